@@ -214,19 +214,47 @@ class Generator(Component):
         seed = int(getattr(self.config, "seed", 0))
         ctx = FitContext(spec=spec, schema=schema, graph=graph, constraint=constraint, interventions=cuts, seed=seed, progress=progress, report=report)
         self._fit(frame, ctx)
+        from .privacy import row_hashes
+
+        self._train_hashes_ = row_hashes(schema.conform(data[columns].dropna() if not self.handles_missing else data[columns]))
         self.spec_, self.schema_, self.graph_, self.constraint_, self.fit_report_ = spec, schema, graph, constraint, report
         self.columns_ = columns
         return self
 
-    def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
-        """Draw ``n`` rows with the fitted columns and dtypes; the same seed gives the same table."""
+    def sample(self, n: int, seed: int | None = None, *, no_copies: bool = False) -> pd.DataFrame:
+        """Draw ``n`` rows with the fitted columns and dtypes; the same seed gives the same table.
+
+        ``sample_report_`` then holds ``exact_copies``: how many rows equal a real
+        training row. With ``no_copies=True`` such rows are replaced by fresh draws
+        (up to 10 extra rounds), so the table holds no copy of a real row.
+        """
         if not hasattr(self, "schema_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted yet", hint="call fit(data, spec) before sample(n)")
         if isinstance(n, bool) or not isinstance(n, int | float) or int(n) != n or n <= 0:
-            raise ConfigError(f"the number of rows must be a positive integer, got {n!r}")
+            raise ConfigError(f"the number of rows must be a positive integer, got {n!r}", hint="e.g. --rows 1000")
+        from .privacy import copy_mask
+
+        n = int(n)
         seed = int(getattr(self.config, "seed", 0)) if seed is None else int(seed)
-        out = self._sample(int(n), seed)
-        return self.schema_.conform(out, n=int(n))
+        out = self.schema_.conform(self._sample(n, seed), n=n)
+        copies = copy_mask(out, self._train_hashes_)
+        report = {"rows": n, "exact_copies": int(copies.sum()), "copies_replaced": 0}
+        rounds = 0
+        while no_copies and copies.any() and rounds < 10:
+            rounds += 1
+            k = int(copies.sum())
+            fresh = self.schema_.conform(self._sample(max(k * 2, 16), seed + 7919 * rounds), n=None)
+            fresh = fresh[~copy_mask(fresh, self._train_hashes_)].head(k)
+            idx = out.index[copies][: len(fresh)]
+            out.loc[idx] = fresh.to_numpy()
+            report["copies_replaced"] += len(idx)
+            out = self.schema_.conform(out, n=n)
+            copies = copy_mask(out, self._train_hashes_)
+        if no_copies and copies.any():
+            out = out[~copies].reset_index(drop=True)
+        report["exact_copies_left"] = int(copy_mask(out, self._train_hashes_).sum())
+        self.sample_report_ = report
+        return out
 
     @property
     def is_fitted(self) -> bool:
@@ -343,6 +371,7 @@ class LLMBackendConfig(ComponentConfig):
     max_tokens: int = 256
     seed: int = 0
     batch_size: int = 8
+    stop: list[str] | None = None
 
 
 class LLMBackend(Component):

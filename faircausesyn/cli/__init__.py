@@ -1,0 +1,1 @@
+"""The ``faircausesyn`` command line (click)."""

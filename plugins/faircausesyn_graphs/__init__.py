@@ -1,0 +1,1 @@
+"""faircausesyn built-in plugin: graphs (being written)."""
