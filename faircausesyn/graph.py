@@ -177,18 +177,52 @@ class CausalGraph:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CausalGraph:
-        """Inverse of :meth:`to_dict`; ``nodes`` may be omitted."""
+        """Inverse of :meth:`to_dict`; ``nodes`` may be omitted.
+
+        ``edges`` may be a list of ``[source, target]`` pairs, a list of
+        ``"source -> target"`` strings, or a mapping ``{source: [target, ...]}``
+        (an adjacency list, as people write it in YAML). Every malformed edge is
+        reported at once.
+        """
         if not isinstance(data, dict) or "edges" not in data:
             raise GraphError(["expected a mapping with an 'edges' list (and optionally 'nodes')"])
-        bad = [e for e in data["edges"] if not (isinstance(e, list | tuple) and len(e) == 2)]
+        raw = data["edges"]
+        items: list[Any]
+        if isinstance(raw, dict):
+            items = []
+            for src, targets in raw.items():
+                targets = [] if targets is None else targets
+                targets = [targets] if isinstance(targets, str | int | float) else targets
+                items += [[src, t] for t in targets]
+        elif isinstance(raw, list):
+            items = list(raw)
+        else:
+            raise GraphError([f"'edges' must be a list or a mapping, got {type(raw).__name__}"])
+        edges: list[tuple[str, str]] = []
+        bad: list[str] = []
+        for e in items:
+            if isinstance(e, str):
+                parts = [p.strip() for p in e.split("->")]
+                if len(parts) >= 2 and all(parts):
+                    edges += list(zip(parts[:-1], parts[1:], strict=True))
+                    continue
+            elif isinstance(e, list | tuple) and len(e) == 2 and all(isinstance(v, str | int | float) for v in e):
+                edges.append((str(e[0]), str(e[1])))
+                continue
+            bad.append(f"edge {e!r} is not a [source, target] pair or a 'source -> target' string")
+        raw_nodes = data.get("nodes") or []
+        if not isinstance(raw_nodes, list):
+            bad.append(f"'nodes' must be a list, got {type(raw_nodes).__name__}")
+            raw_nodes = []
         if bad:
-            raise GraphError([f"edge {e!r} is not a [source, target] pair" for e in bad])
-        edges = [(str(a), str(b)) for a, b in data["edges"]]
-        nodes = [str(n) for n in data.get("nodes", [])]
+            raise GraphError(bad)
+        nodes = [str(n) for n in raw_nodes]
+        seen = set(nodes)
         for a, b in edges:
             for n in (a, b):
-                if n not in nodes:
+                if n not in seen:
                     nodes.append(n)
+                    seen.add(n)
         return cls(nodes, edges)
 
     def to_json(self) -> str:
@@ -203,16 +237,169 @@ class CausalGraph:
         except json.JSONDecodeError as exc:
             raise GraphError([f"not valid JSON: {exc}"]) from None
 
-    def save(self, path: str | Path) -> None:
-        """Write the graph as JSON (atomically)."""
+    def to_yaml(self) -> str:
+        """YAML text: ``nodes:`` then ``edges:`` as a list of ``[source, target]`` pairs."""
+        import yaml
+
+        return yaml.safe_dump({"nodes": self.nodes, "edges": [list(e) for e in self.edges]}, sort_keys=False, default_flow_style=None)
+
+    @classmethod
+    def from_yaml(cls, text: str) -> CausalGraph:
+        """Parse a YAML edge list (see :meth:`from_dict` for the accepted edge forms)."""
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise GraphError([f"not valid YAML: {exc}"]) from None
+        if isinstance(data, list):
+            data = {"edges": data}
+        return cls.from_dict(data)
+
+    def to_dot(self, name: str = "causal_graph", spec: CausalSpec | None = None) -> str:
+        """Graphviz DOT text (``digraph { "a" -> "b"; }``); with ``spec`` nodes carry their role and colour."""
+        from .graph_dot import quote
+
+        lines = [f"digraph {quote(name)} {{"]
+        for n in self.nodes:
+            if spec is not None:
+                role = spec.role_of(n) or "unknown"
+                lines.append(f"  {quote(n)} [role={quote(role)}, style=filled, fillcolor={quote(ROLE_COLOURS.get(role, '#dddddd'))}];")
+            else:
+                lines.append(f"  {quote(n)};")
+        lines += [f"  {quote(a)} -> {quote(b)};" for a, b in self.edges]
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_dot(cls, text: str) -> CausalGraph:
+        """Parse the DOT subset written by :meth:`to_dot` and by most tools: ``digraph { a -> b -> c; d; }``.
+
+        Quoted and bare names, attribute lists, ``a -> {b c}``, subgraphs and
+        comments are understood; an undirected ``graph`` or an ``--`` edge is an error.
+        """
+        from .graph_dot import parse_dot
+
+        nodes, edges = parse_dot(text)
+        return cls(nodes, edges)
+
+    def save(self, path: str | Path, spec: CausalSpec | None = None) -> None:
+        """Write the graph atomically, in the format of the suffix: .json (default), .yaml/.yml, .dot/.gv."""
         from .io import atomic_write_text
 
-        atomic_write_text(Path(path), self.to_json())
+        p = Path(path)
+        fmt = _format_of(p, default="json")
+        text = {"json": self.to_json, "yaml": self.to_yaml}.get(fmt)
+        atomic_write_text(p, text() if text is not None else self.to_dot(spec=spec))
 
     @classmethod
     def from_file(cls, path: str | Path) -> CausalGraph:
-        """Read a graph written by :meth:`save` (JSON)."""
+        """Read a graph file: .json, .yaml/.yml (edge list) or .dot/.gv (Graphviz); other suffixes are read as JSON."""
         p = Path(path)
         if not p.is_file():
-            raise GraphError([f"graph file {str(p)!r} does not exist"])
-        return cls.from_json(p.read_text(encoding="utf-8"))
+            raise GraphError([f"graph file {str(p)!r} does not exist"], hint="pass the path of a .json, .yaml or .dot graph file")
+        text = p.read_text(encoding="utf-8")
+        fmt = _format_of(p, default="json")
+        try:
+            if fmt == "yaml":
+                return cls.from_yaml(text)
+            if fmt == "dot":
+                return cls.from_dot(text)
+            return cls.from_json(text)
+        except GraphError as exc:
+            raise GraphError([f"{p.name}: {q}" for q in exc.problems], hint=exc.hint) from None
+
+    # ------------------------------------------------------------------ plots
+    def layers(self, spec: CausalSpec | None = None) -> list[list[str]]:
+        """Columns of nodes for drawing: with a spec ``[Z + X, W, Y, other]`` (empty layers dropped), else topological generations."""
+        if spec is not None:
+            role_layer = {"confounder": 0, "sensitive": 0, "mediator": 1, "outcome": 2, "other": 3}
+            out: list[list[str]] = [[], [], [], [], []]
+            for n in self.nodes:
+                out[role_layer.get(spec.role_of(n) or "", 4)].append(n)
+            return [layer for layer in out if layer]
+        if self.is_acyclic():
+            return [list(g) for g in nx.topological_generations(self._g)]
+        return [self.nodes]
+
+    def plot(self, path: str | Path | None = None, spec: CausalSpec | None = None, *, title: str | None = None) -> Any:
+        """Draw the DAG with matplotlib, nodes coloured by role, in layers (Z, X | W | Y | other).
+
+        Returns the matplotlib ``Figure``; with ``path`` it is also saved
+        atomically (format from the suffix: .png, .svg, .pdf) and closed.
+        """
+        import matplotlib
+
+        if path is not None:
+            matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+        from matplotlib.patches import Patch
+
+        layers = self.layers(spec)
+        pos: dict[str, tuple[float, float]] = {}
+        for i, layer in enumerate(layers):
+            k = len(layer)
+            inner = any(self._g.has_edge(a, b) for a in layer for b in layer)
+            for j, n in enumerate(layer):
+                # Zig-zag a layer with edges inside it, so that those edges stay visible.
+                pos[n] = (float(i) + (0.22 * (1 if j % 2 else -1) if inner else 0.0), (k - 1) / 2.0 - j)
+        height = max((len(layer) for layer in layers), default=1)
+        fig, ax = plt.subplots(figsize=(3.0 + 2.6 * len(layers), 1.2 + 0.75 * height))
+        roles = {n: (spec.role_of(n) or "unknown") if spec is not None else "unknown" for n in self.nodes}
+        colours = [ROLE_COLOURS.get(roles[n], "#dddddd") for n in self.nodes]
+        nx.draw_networkx_edges(
+            self._g, pos, ax=ax, arrows=True, arrowsize=14, edge_color="#555555", width=1.0,
+            connectionstyle="arc3,rad=0.12", node_size=1600, min_source_margin=12, min_target_margin=14,
+        )
+        nx.draw_networkx_nodes(self._g, pos, ax=ax, node_color=colours, node_size=1600, edgecolors="#333333", linewidths=0.8)
+        nx.draw_networkx_labels(self._g, pos, ax=ax, labels={n: _short(n) for n in self.nodes}, font_size=8)
+        if spec is not None:
+            present = [r for r in ROLE_COLOURS if r in set(roles.values())]
+            ax.legend(handles=[Patch(color=ROLE_COLOURS[r], label=ROLE_LABELS[r]) for r in present], loc="upper left", fontsize=8, frameon=False, bbox_to_anchor=(1.0, 1.0))
+        ax.set_title(title or f"causal graph: {len(self.nodes)} nodes, {len(self.edges)} edges", fontsize=10)
+        ax.set_axis_off()
+        ax.margins(0.12)
+        fig.tight_layout()
+        if path is not None:
+            from .io import atomic_path
+
+            p = Path(path)
+            fmt = (p.suffix.lstrip(".") or "png").lower()
+            with atomic_path(p) as tmp:
+                fig.savefig(tmp, format=fmt, dpi=120)
+            plt.close(fig)
+        return fig
+
+
+#: Fill colour of each role in plots and DOT output.
+ROLE_COLOURS: dict[str, str] = {
+    "sensitive": "#e4572e",
+    "confounder": "#76b041",
+    "mediator": "#4f9dde",
+    "outcome": "#f3a712",
+    "other": "#bbbbbb",
+    "unknown": "#eeeeee",
+}
+ROLE_LABELS: dict[str, str] = {
+    "sensitive": "X (sensitive)",
+    "confounder": "Z (confounder)",
+    "mediator": "W (mediator)",
+    "outcome": "Y (outcome)",
+    "other": "other",
+    "unknown": "not in the spec",
+}
+
+_SUFFIX_FORMAT = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".dot": "dot", ".gv": "dot"}
+
+
+def _format_of(path: Path, default: str) -> str:
+    return _SUFFIX_FORMAT.get(path.suffix.lower(), default)
+
+
+def _short(name: str, width: int = 14) -> str:
+    """Wrap long column names for node labels."""
+    if len(name) <= width:
+        return name
+    import textwrap
+
+    return "\n".join(textwrap.wrap(name.replace("_", "_ "), width)).replace("_ ", "_")
