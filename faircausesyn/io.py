@@ -104,7 +104,7 @@ def read_table(
     if delimiter is None:
         delimiter = _sniff_delimiter(sample, p)
     if header is None:
-        header = False if names is not None else _has_header(sample, delimiter)
+        header = False if names is not None else _has_header(sample, delimiter, na_values or ())
     try:
         df = pd.read_csv(
             p,
@@ -149,12 +149,13 @@ def _sniff_delimiter(sample: str, p: Path) -> str:
         return best if counts[best] > 0 else ","
 
 
-def _has_header(sample: str, delimiter: str) -> bool:
+def _has_header(sample: str, delimiter: str, na_values: Sequence[str] = ()) -> bool:
     lines = [ln for ln in sample.splitlines() if ln.strip()]
     if len(lines) < 2:
         return True
     first = [c.strip().strip('"') for c in lines[0].split(delimiter)]
     second = [c.strip().strip('"') for c in lines[1].split(delimiter)]
+    na = {"", "NA", "NaN", "nan", "null", "NULL", *na_values}
 
     def numeric(v: str) -> bool:
         try:
@@ -163,12 +164,10 @@ def _has_header(sample: str, delimiter: str) -> bool:
         except ValueError:
             return False
 
-    # A header has a non-numeric cell where the data below it is numeric, or repeats no data value.
-    n_first = sum(numeric(c) for c in first)
-    n_second = sum(numeric(c) for c in second)
-    if n_first < n_second:
+    # A header has a text cell above a numeric cell; a first line of numbers (or NA markers) is data.
+    if any(not numeric(a) and a not in na and numeric(b) for a, b in zip(first, second, strict=False)):
         return True
-    if n_first == len(first):
+    if all(numeric(a) or a in na for a in first):
         return False
     try:
         return csv.Sniffer().has_header("\n".join(lines[:20]))

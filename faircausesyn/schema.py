@@ -211,7 +211,7 @@ def infer_column(series: pd.Series, override: str | None = None) -> ColumnSchema
     vals = s.to_numpy(dtype=float)
     if len(vals) == 0:
         return ColumnSchema(name, override or "continuous", dtype, n_missing=n_missing)
-    whole = bool(np.all(np.isfinite(vals)) and np.allclose(vals, np.round(vals)))
+    whole = bool(np.all(np.isfinite(vals)) and np.all(np.abs(vals - np.round(vals)) < 1e-9))
     if override is None:
         if len(uniq) == 2 and set(np.round(vals).tolist()) <= {0.0, 1.0} and whole:
             kind = "binary"
