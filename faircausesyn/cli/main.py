@@ -16,6 +16,7 @@ import click
 
 COMMAND_MODULES = [
     "faircausesyn.cli.core_cmds",
+    "faircausesyn.cli.demo_cmd",
 ]
 
 
