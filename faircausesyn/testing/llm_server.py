@@ -127,6 +127,9 @@ class LLMServer:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.requests: list[RequestRecord] = []
+        #: the most requests that were being handled at the same time
+        self.max_in_flight = 0
+        self._in_flight = 0
 
     # -- lifecycle
     def start(self) -> LLMServer:
@@ -288,8 +291,15 @@ def _make_handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
                     self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
 
         def do_POST(self) -> None:  # noqa: N802 - http.server API
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self._post()
+            with server._lock:
+                server._in_flight += 1
+                server.max_in_flight = max(server.max_in_flight, server._in_flight)
+            try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._post()
+            finally:
+                with server._lock:
+                    server._in_flight -= 1
 
         def _post(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

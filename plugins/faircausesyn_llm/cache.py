@@ -1,8 +1,10 @@
 """An on-disk cache of LLM responses, keyed by a hash of the request.
 
 The key is the SHA-256 of the canonical JSON of everything that determines an
-answer (endpoint, model, messages, sampling settings, per-request seed) and
-never of credentials, so the cache holds no API key. Each entry is one small
+answer (the route such as ``/chat/completions``, model, messages, sampling
+settings, per-request seed) and never of credentials, so the cache holds no API
+key. The server's address is not part of the key: a cache survives a server
+that moved to another port or host. Each entry is one small
 JSON file written atomically (``<dir>/<k[:2]>/<k>.json``), so concurrent
 writers and interrupted runs never leave a half-written entry, and a rerun of
 an interrupted call resumes from what was already answered. Entries hold only

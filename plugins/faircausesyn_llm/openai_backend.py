@@ -310,7 +310,7 @@ class OpenAIBackend(LLMBackend):
     def _one(self, path: str, payload: dict[str, Any], abort: threading.Event) -> Completion:
         key = None
         if self._cache is not None:
-            key = request_key({"url": self.config.base_url + path, **payload})
+            key = request_key({"endpoint": path, **payload})
             hit = self._cache.get(key)
             if hit is not None and isinstance(hit.get("text"), str):
                 self._count(cache_hits=1)
