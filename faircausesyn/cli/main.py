@@ -17,6 +17,7 @@ import click
 COMMAND_MODULES = [
     "faircausesyn.cli.core_cmds",
     "faircausesyn.cli.demo_cmd",
+    "faircausesyn.cli.generate_cmd",
 ]
 
 
