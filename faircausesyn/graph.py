@@ -132,37 +132,69 @@ class CausalGraph:
 
     # ------------------------------------------------------------- validation
     def problems(self, spec: CausalSpec, columns: Sequence[str] | None = None) -> list[str]:
-        """Every problem of this graph against the roles of ``spec`` (empty when it fits)."""
+        """Every problem of this graph against the roles of ``spec`` (empty when it fits).
+
+        Reported at once, in a stable order: each directed cycle (up to five,
+        named node by node), nodes that are not columns, columns missing from
+        the graph, edges into X from a non-confounder, edges out of Y, edges
+        into a confounder from X or a mediator, mediators not reachable from X
+        and confounders downstream of X.
+        """
         out: list[str] = []
-        cyc = self.find_cycle()
-        if cyc:
+        cycles = self._cycles(limit=5)
+        for cyc in cycles:
             out.append(f"the graph has a cycle: {' -> '.join(cyc)}")
-        known = set(columns) if columns is not None else set(spec.columns)
+        spec_cols = list(spec.columns)
+        known = list(columns) if columns is not None else spec_cols
+        known_set = set(known)
         for n in self.nodes:
-            if n not in known:
+            if n not in known_set:
                 out.append(f"node {n!r} is not a column of the table/spec")
         for c in known:
-            if c in set(spec.columns) and c not in self._g:
+            if c in set(spec_cols) and c not in self._g:
                 out.append(f"column {c!r} ({spec.role_of(c)}) is missing from the graph")
         x, y = spec.sensitive, spec.outcome
         z, w = set(spec.confounders), set(spec.mediators)
+        named: set[str] = set()
         if x in self._g and y in self._g:
             for a, b in self.edges:
                 if b == x and a not in z:
-                    out.append(f"edge {a} -> {b} points into the sensitive attribute from a {spec.role_of(a) or 'unknown'} column; only confounders may cause X")
+                    role = spec.role_of(a)
+                    out.append(f"edge {a} -> {b} points into the sensitive attribute from {'a ' + role if role else 'an unknown'} column; only confounders may cause X")
                 if a == y and b not in set(spec.other):
                     out.append(f"edge {a} -> {b} leaves the outcome; nothing in the analysis may be caused by Y")
                 if b in z and a in ({x} | w):
+                    named.add(b)
                     out.append(f"edge {a} -> {b} makes confounder {b!r} downstream of X; confounders are not caused by X or W")
-            if not cyc:
-                desc = self.descendants(x)
-                for m in spec.mediators:
-                    if m in self._g and m not in desc:
-                        out.append(f"mediator {m!r} is not reachable from {x!r}; add an edge {x} -> {m} or make it a confounder")
-                for c in spec.confounders:
-                    if c in desc:
-                        out.append(f"confounder {c!r} is downstream of {x!r}; confounders are not caused by X")
+            desc = self.descendants(x)
+            for m in spec.mediators:
+                if m in self._g and m not in desc:
+                    out.append(f"mediator {m!r} is not reachable from {x!r}; add an edge {x} -> {m} or make it a confounder")
+            for c in spec.confounders:
+                if c in desc and c not in named:
+                    out.append(f"confounder {c!r} is downstream of {x!r}; confounders are not caused by X")
         return out
+
+    def _cycles(self, limit: int = 5) -> list[list[str]]:
+        """Up to ``limit`` directed cycles (shortest first), each with its first node repeated at the end."""
+        if self.is_acyclic():
+            return []
+        found: list[list[str]] = []
+        try:
+            for cyc in nx.simple_cycles(self._g, length_bound=len(self._g)):
+                found.append(cyc)
+                if len(found) >= 50:
+                    break
+        except TypeError:  # networkx without length_bound
+            found = [c[:-1] for c in [self.find_cycle() or []] if c]
+        pos = {n: i for i, n in enumerate(self._g.nodes)}
+        rotated = []
+        for cyc in found:
+            k = min(range(len(cyc)), key=lambda i: pos[cyc[i]])
+            cyc = cyc[k:] + cyc[:k]
+            rotated.append([*cyc, cyc[0]])
+        rotated.sort(key=lambda c: (len(c), [pos[n] for n in c]))
+        return rotated[:limit]
 
     def validate(self, spec: CausalSpec, columns: Sequence[str] | None = None) -> None:
         """Raise :class:`GraphError` listing every problem against ``spec``."""
