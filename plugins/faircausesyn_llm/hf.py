@@ -15,6 +15,7 @@ order and ``batch_size``. ``temperature=0`` means greedy decoding.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import os
 import time
@@ -38,6 +39,9 @@ class HFBackendConfig(LLMBackendConfig):
     device: str = "cpu"
     #: weight dtype after loading (GGUF weights are de-quantised to this).
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    #: where de-quantised GGUF weights are kept so later loads take a fraction of a second:
+    #: ``auto`` = ``$FAIRCAUSESYN_CACHE_DIR/models`` or ``~/.cache/faircausesyn/models``; None = never write them
+    weights_cache: str | None = "auto"
 
 
 @contextlib.contextmanager
@@ -91,7 +95,10 @@ class HFBackend(LLMBackend):
                 hint="pip install 'faircausesyn[llm]'",
             ) from None
         kw: dict[str, Any] = {"local_files_only": True}
-        if gguf:
+        converted = self._converted_dir(directory, gguf) if gguf else None
+        if converted is not None and (converted / _DONE).is_file():
+            directory, gguf = str(converted), None
+        elif gguf:
             kw["gguf_file"] = gguf
         start = time.perf_counter()
         progress_was_enabled = hf_logging.is_progress_bar_enabled()
@@ -100,6 +107,8 @@ class HFBackend(LLMBackend):
             with torch_threads(self.config.threads):
                 tokenizer = AutoTokenizer.from_pretrained(directory, **kw)
                 model = AutoModelForCausalLM.from_pretrained(directory, dtype=getattr(torch, self.config.dtype), **kw)
+                if gguf and converted is not None:
+                    _save_converted(model, tokenizer, converted)
         except (OSError, ValueError) as exc:
             raise BackendError(
                 f"cannot load the model from {directory!r}{' (' + gguf + ')' if gguf else ''}: {exc}",
@@ -116,6 +125,21 @@ class HFBackend(LLMBackend):
         self.tokenizer_, self.model_ = tokenizer, model
         self.stats["load_seconds"] += time.perf_counter() - start
         return self
+
+    def _converted_dir(self, directory: str, gguf: str) -> Path | None:
+        """The cache folder of this GGUF file's de-quantised weights (None when caching is off)."""
+        setting = self.config.weights_cache
+        if not setting:
+            return None
+        if setting == "auto":
+            root = Path(os.environ.get("FAIRCAUSESYN_CACHE_DIR") or Path.home() / ".cache" / "faircausesyn") / "models"
+        else:
+            root = Path(setting).expanduser()
+        import transformers
+
+        st = (Path(directory) / gguf).stat()
+        tag = f"{st.st_size}-{st.st_mtime_ns}-{self.config.dtype}-tf{transformers.__version__}"
+        return root / f"{Path(gguf).stem}-{hashlib.sha256(tag.encode()).hexdigest()[:12]}"
 
     @property
     def has_chat_template(self) -> bool:
@@ -194,6 +218,48 @@ class HFBackend(LLMBackend):
         state.pop("model_", None)
         state.pop("tokenizer_", None)
         return state
+
+
+_DONE = "faircausesyn-converted.json"
+
+
+def _save_converted(model: Any, tokenizer: Any, target: Path) -> None:
+    """Save de-quantised GGUF weights and the tokenizer as a plain checkpoint, atomically (best effort).
+
+    Written to a temporary folder beside ``target`` and renamed into place, with
+    a marker file written last, so a reader never uses a half-written copy; if
+    another process got there first, or the disk is full, nothing is kept and the
+    model loaded from GGUF is used as it is.
+    """
+    import json
+    import shutil
+    import tempfile
+
+    tmp: Path | None = None
+    quantizer = getattr(model, "hf_quantizer", None)
+    qconfig = getattr(model.config, "quantization_config", None)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists() and not (target / _DONE).is_file():
+            shutil.rmtree(target, ignore_errors=True)  # a broken copy from an interrupted older version
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        # the weights are already plain tensors; only the GGUF marker blocks save_pretrained
+        model.hf_quantizer = None
+        if qconfig is not None:
+            del model.config.quantization_config
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / _DONE).write_text(json.dumps({"from": "gguf", "dtype": str(model.dtype)}), encoding="utf-8")
+        os.replace(tmp, target)
+        tmp = None
+    except (OSError, ValueError, RuntimeError):
+        pass
+    finally:
+        model.hf_quantizer = quantizer
+        if qconfig is not None:
+            model.config.quantization_config = qconfig
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------- smollm2
