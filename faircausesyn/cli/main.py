@@ -18,6 +18,8 @@ COMMAND_MODULES = [
     "faircausesyn.cli.core_cmds",
     "faircausesyn.cli.demo_cmd",
     "faircausesyn.cli.generate_cmd",
+    "faircausesyn.cli.benchmark_cmd",
+    "faircausesyn.cli.graph_cmd",
 ]
 
 
