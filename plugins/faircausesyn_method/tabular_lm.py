@@ -105,6 +105,7 @@ class TabularLM(LLMBackend):
         row's loss. Returns ``self``; ``train_report_`` holds epochs, losses, time.
         """
         self.vocab_ = TableVocab.build(data, order, n_bins=self.config.n_bins, kinds=kinds, decimals=decimals)
+        self.model_ = None  # a new vocabulary needs a new model
         tokens = self.vocab_.encode(data[list(order)])
         self._train_tokens(tokens, weights)
         return self
@@ -154,16 +155,19 @@ class TabularLM(LLMBackend):
         return GPT2LMHeadModel(gcfg)
 
     def _model_from_checkpoint(self, path: str) -> Any:
-        """A local causal LM with its token embeddings resized to this vocabulary."""
+        """A local causal LM (a transformers checkpoint or a TabularLM.save directory), embeddings resized to this vocabulary."""
         from transformers import AutoModelForCausalLM
 
         p = Path(path)
         if not p.is_dir():
             raise BackendError(f"init_from={path!r} is not a directory", hint="give a local transformers checkpoint (config.json + weights)")
-        try:
-            model = AutoModelForCausalLM.from_pretrained(str(p), local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise BackendError(f"cannot load a causal LM from {path!r}: {exc}") from None
+        if (p / STATE_FILE).is_file():  # a checkpoint written by TabularLM.save
+            model = TabularLM().load(p).model_
+        else:
+            try:
+                model = AutoModelForCausalLM.from_pretrained(str(p), local_files_only=True)
+            except (OSError, ValueError) as exc:
+                raise BackendError(f"cannot load a causal LM from {path!r}: {exc}") from None
         npos = getattr(model.config, "n_positions", None) or getattr(model.config, "max_position_embeddings", None)
         if npos is not None and npos < self.vocab_.seq_len:
             raise BackendError(f"the checkpoint handles {npos} positions, a row needs {self.vocab_.seq_len}")
@@ -372,6 +376,19 @@ class TabularLM(LLMBackend):
                     text, finish = text[: text.index(s)], "stop"
             out.append(Completion(text=text, prompt_tokens=len(toks), completion_tokens=2 * n_cols, finish_reason=finish))
         return out
+
+    def _chat(self, conversations: list[list[Any]], params: dict[str, Any]) -> list[Completion]:
+        """A tabular LM has no chat format: it answers with a row, continuing the last message's
+        last line when that line is a serialised row prefix, else writing a whole row."""
+        prompts = []
+        for conv in conversations:
+            last = (conv[-1]["content"] if conv else "").split("\n")[-1]
+            try:
+                self.vocab_.text_to_tokens(last, partial=True) if getattr(self, "vocab_", None) is not None else None
+            except DataError:
+                last = ""
+            prompts.append(last)
+        return self._complete(prompts, params)
 
     # ------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> None:
