@@ -3,7 +3,7 @@
 Reads ``[strict] digraph [name] { ... }`` with node statements (``a;``,
 ``"a b" [label=...];``), edge chains (``a -> b -> c;``), edge groups
 (``a -> {b c};``), subgraphs (flattened), attribute statements (``node [...]``,
-``rankdir=LR``, ignored), and ``//``, ``/* */`` and ``#`` comments. Everything
+``rankdir=LR``, ignored), and ``//``, ``/* */`` and ``#`` comments (``#`` anywhere outside a string). Everything
 that cannot be read is reported with its line, all at once.
 """
 
@@ -16,7 +16,7 @@ from .errors import GraphError
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
-  | (?P<comment>//[^\n]*|/\*.*?\*/|^\#[^\n]*)
+  | (?P<comment>//[^\n]*|/\*.*?\*/|\#[^\n]*)
   | (?P<string>"(?:[^"\\]|\\.)*")
   | (?P<html><[^<>]*(?:<[^<>]*>[^<>]*)*>)
   | (?P<arrow>->)
