@@ -113,7 +113,7 @@ def test_decomposition_of_real_and_synthetic_when_asked():
     if not hasattr(fairness, "decompose"):
         pytest.fail("faircausesyn.fairness has no decompose")
     df, spec = _toy(400, seed=4)
-    res = Pipeline("bootstrap_test", evaluators=[], decomposition={"method": "plugin"}, seed=0, host=host()).run(df, spec)
+    res = Pipeline("bootstrap_test", evaluators=[], decomposition={"method": "plugin", "n_boot": 20, "nuisance": "linear"}, seed=0, host=host()).run(df, spec)
     real, syn = res.decompositions["real"], res.decompositions["synthetic"]
     assert json.loads(json.dumps(res.to_dict()))["decompositions"]["real"] == real
     text = json.dumps(real)
