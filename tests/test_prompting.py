@@ -58,8 +58,8 @@ class ScmChat(LLMBackend):
     number, line 2 an out-of-range age and line 3 an unknown category of sex;
     the others follow sex = [age > 55] (or the group named in the prompt). For
     per-row requests it answers in reverse order, with smoke = shown sex and
-    y = shown sex, no answer for a shown age of 31 and ``y=maybe`` for a shown
-    age ending in 3. ``injected`` counts every defect it wrote.
+    y = shown sex, no answer for a shown age of 31, ``y=maybe`` for a shown
+    age ending in 3 and an altered echo of an age ending in 7. ``injected`` counts every defect it wrote.
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -101,19 +101,18 @@ class ScmChat(LLMBackend):
                     self.injected[why] += 1
                 lines.append(", ".join(f"{c}={row[c]}" for c in cols))
             return "\n".join(lines + ["```"])
-        want = re.search(r"write the values of ([\w, ]+?) that fit", last).group(1).split(", ")
-        rows = re.findall(r"^(\d+): (.*)$", last.split("\n\n")[-1], flags=re.M)
+        block = last.split("\n\n")[-1]
+        rows = re.findall(r"^(\d+): (.*)$", block, flags=re.M)
         answers = []
         for idx, text in rows:
+            want = re.findall(r"(\w+)=\?", text)
             shown = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", text)}
             self.shown.append((want, shown))
             vals = {}
             for c in want:
                 if c == "sex":
                     vals[c] = str(int(shown["age"] > 55))
-                elif c == "smoke":
-                    vals[c] = str(shown["sex"])
-                elif c == "y":
+                elif c in ("smoke", "y"):
                     vals[c] = str(shown["sex"])
             if shown.get("age") == 31:
                 self.injected["no answer"] += 1
@@ -121,7 +120,13 @@ class ScmChat(LLMBackend):
             if "y" in want and shown.get("age", 0) % 10 == 3:
                 vals["y"] = "maybe"
                 self.injected["y: unknown category"] += 1
-            answers.append(f"{idx}: " + ", ".join(f"{c}={v}" for c, v in vals.items()))
+            echo = {k: str(v) for k, v in shown.items()}
+            if shown.get("age", 0) % 10 == 7 and "sex" not in want:
+                echo["age"] = str(shown["age"] + 1)
+                self.injected["changed the given value of age"] += 1
+            elif int(idx) % 2 == 0:
+                echo = {}  # answer with the new values only
+            answers.append(f"{idx}: " + ", ".join(f"{c}={v}" for c, v in {**echo, **vals}.items()))
         return "\n".join(reversed(answers))
 
 
@@ -184,7 +189,7 @@ def test_parsing_is_lenient_about_form(line):
         ("age=63, sex=2, smoke=0, y=1", "sex: unknown category", True),
         ("age=63, sex=1, smoke=yes, y=1", "smoke: unknown category", True),
         ("age=63, sex=1, y=1", "missing column smoke", False),
-        ("age=63, sex=1, smoke=0, y=1, age=64", "duplicate column age", False),
+        ("age=63, sex=1, sex=0, smoke=0, y=1", "duplicate column sex", False),
         ("age=NA, sex=1, smoke=0, y=1", "age: missing value", False),
     ],
 )
@@ -213,6 +218,13 @@ def test_text_values_with_commas_are_quoted_and_read_back():
     assert lines[0] == 'site="Leeds, UK", v=1.5'
     rows, counts = parse_rows(lines, schema)
     assert counts.valid == 3 and [r["site"] for r in rows] == ["Leeds, UK", "York", "a=b"]
+
+
+def test_several_rows_on_one_line_are_split_where_the_first_key_returns():
+    schema = infer_schema(seed_table())
+    rows, counts = parse_rows(["age=40, sex=0, smoke=0, y=0, age=70, sex=1, smoke=1, y=1, age=50, sex=0"], schema)
+    assert [r["age"] for r in rows] == [40, 70]
+    assert counts.to_dict()["invalid_reasons"] == {"missing column smoke": 1}
 
 
 def test_split_line_reads_numbered_prefix_and_ignores_prose():
@@ -260,8 +272,8 @@ def test_preserve_follows_the_model_and_counts_every_defect():
     assert rep["proposed"] == rep["valid"] + rep["invalid"]
     reasons = rep["invalid_reasons"]
     inj = backend.injected
-    for why in ("age: not a number", "age: out of range", "sex: unknown category", "y: unknown category"):
-        assert reasons.get(why, 0) == inj[why], (why, reasons, inj)
+    for why in ("age: not a number", "age: out of range", "sex: unknown category", "y: unknown category", "changed the given value of age"):
+        assert inj[why] > 0 and reasons.get(why, 0) == inj[why], (why, reasons, inj)
     no_answer = sum(v for k, v in reasons.items() if k.startswith("no answer"))
     assert no_answer == inj["no answer"]
     assert rep["valid"] >= 40 and "exact copy of a real row" not in reasons
@@ -322,7 +334,7 @@ def test_few_shot_rows_are_stratified_over_x_and_y():
     pick = stratified_sample(data, SPEC, 6, np.random.default_rng(0))
     assert Counter(zip(pick["sex"], pick["y"], strict=True)) == {(0, 0): 2, (1, 1): 2, (0, 1): 2}
     _, _, backend = run(n=4, max_rounds=1)
-    y_prompts = [c for c, _ in backend.requests if "write the values of y" in c[-1]["content"]]
+    y_prompts = [c for c, _ in backend.requests if "leaves y as ?" in c[-1]["content"]]
     shots = y_prompts[0][2]["content"]
     assert re.search(r"y=1", shots) and re.search(r"y=0", shots)
 

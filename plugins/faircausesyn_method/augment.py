@@ -27,7 +27,7 @@ from faircausesyn.spec import CausalSpec
 from .prompting import (
     LogTarget,
     PromptLog,
-    _answer_lines,
+    answer_rows,
     _Caller,
     _final_check,
     _row_key,
@@ -36,7 +36,7 @@ from .prompting import (
     _whole_rows_prompt,
     system_prompt,
 )
-from .textrows import ParseCounts, causal_column_order, format_value, parse_pairs, row_to_text, rows_frame, split_line
+from .textrows import ParseCounts, causal_column_order, format_value, parse_pairs, row_to_text, rows_frame
 
 
 def group_table(data: pd.DataFrame, spec: CausalSpec) -> pd.DataFrame:
@@ -160,10 +160,7 @@ def augment_rows(
             asked += len(convs) * m
             answers = caller.chat(convs, f"augment {cond}", max_tokens=min(max_tok, m * per_line + 16))
             for ans in answers:
-                for line, cut in _answer_lines(ans.text, ans.finish_reason):
-                    parsed = split_line(line)
-                    if parsed is None:
-                        continue
+                for line, cut, parsed in answer_rows(ans.text, ans.finish_reason):
                     values, reason, ok = parse_pairs(parsed, schema, cols, slack=slack)
                     if values is None:
                         counts.reject("cut off by max_tokens" if cut else reason, line, parsed=ok and not cut)

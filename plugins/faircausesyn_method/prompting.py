@@ -49,7 +49,9 @@ from .textrows import (
     parse_value,
     row_to_text,
     rows_frame,
+    ParsedLine,
     split_line,
+    split_rows,
 )
 
 LogTarget = Callable[[dict[str, Any]], None] | str | Path | None
@@ -348,6 +350,15 @@ def _answer_lines(text: str, finish_reason: str | None) -> list[tuple[str, bool]
     return [(ln, finish_reason == "length" and i == len(lines) - 1) for i, ln in enumerate(lines)]
 
 
+def answer_rows(text: str, finish_reason: str | None) -> list[tuple[str, bool, ParsedLine]]:
+    """Every row written in an answer: ``(line, maybe_cut_off, pairs)``; only the very last row can be cut off."""
+    out: list[tuple[str, bool, ParsedLine]] = []
+    for line, cut in _answer_lines(text, finish_reason):
+        found = split_rows(line)
+        out += [(line, cut and j == len(found) - 1, p) for j, p in enumerate(found)]
+    return out
+
+
 # ------------------------------------------------------------------ the stages
 def _whole_rows_prompt(system: str, examples: list[str], m: int, columns: Sequence[str], extra: str = "") -> list[dict[str, str]]:
     """A few-shot conversation asking for ``m`` whole lines of ``columns``."""
@@ -369,11 +380,11 @@ def _whole_rows_prompt(system: str, examples: list[str], m: int, columns: Sequen
 
 
 def _context_prompt(system: str, stage: Stage, example_in: list[str], example_out: list[str], queries: list[str]) -> list[dict[str, str]]:
-    """A few-shot conversation asking, for each numbered row, the stage's columns given its context."""
-    fmt = ", ".join(f"{c}=..." for c in stage.columns)
+    """A few-shot conversation: numbered rows with the stage's columns left as ``?``, to be copied and filled in."""
     task = (
-        f"For each numbered row below, write the values of {', '.join(stage.columns)} that fit the values given. "
-        f"Answer with one line per row: `N: {fmt}`."
+        f"Each numbered row below gives some values and leaves {', '.join(stage.columns)} as ?. "
+        "Copy each row and replace every ? with a value that fits the given values. "
+        "Answer with one line per row: `N: name=value, ...`, keeping the given values unchanged."
     )
     shots_in = "\n".join(f"{i + 1}: {t}" for i, t in enumerate(example_in))
     shots_out = "\n".join(f"{i + 1}: {t}" for i, t in enumerate(example_out))
@@ -384,6 +395,12 @@ def _context_prompt(system: str, stage: Stage, example_in: list[str], example_ou
         {"role": "assistant", "content": shots_out},
         {"role": "user", "content": f"{task}\n\n{rows}"},
     ]
+
+
+def _blank(text: str, columns: Sequence[str]) -> str:
+    """A context line followed by ``col=?`` for each column to fill in."""
+    holes = ", ".join(f"{c}=?" for c in columns)
+    return f"{text}, {holes}" if text else holes
 
 
 def _match_answers(text: str, finish: str | None, k: int) -> dict[int, tuple[str, bool]]:
@@ -527,6 +544,26 @@ def _final_check(frame: pd.DataFrame, schema: TableSchema, counts: ParseCounts) 
     return frame[~bad].reset_index(drop=True)
 
 
+def _changed_context(parsed: ParsedLine, shown: Mapping[str, Any], ctx: Sequence[str], schema: TableSchema, slack: float) -> str | None:
+    """The first context column the answer repeats with another value than it was shown (None if none).
+
+    An answer may echo the given values or leave them out; one that alters them
+    was generated for a different row, so the row is rejected.
+    """
+    lower = {k.lower(): k for k in parsed.pairs}
+    for c in ctx:
+        key = c if c in parsed.pairs else lower.get(c.lower())
+        if key is None:
+            continue
+        try:
+            value = parse_value(parsed.pairs[key], schema[c], last=key == next(reversed(parsed.pairs)), slack=slack)
+        except ValueError:
+            return c
+        if format_value(value, schema[c]) != format_value(shown[c], schema[c]):
+            return c
+    return None
+
+
 def _run_whole_stage(caller: _Caller, system: str, stage: Stage, seeds: pd.DataFrame, spec: CausalSpec, schema: TableSchema,
                      ask: int, shots: int, per_prompt: int, max_tok: int, slack: float, counts: ParseCounts,
                      rng: np.random.Generator, sc: dict[str, Any], round_no: int) -> list[dict[str, Any]]:
@@ -543,10 +580,7 @@ def _run_whole_stage(caller: _Caller, system: str, stage: Stage, seeds: pd.DataF
     sc["asked"] += len(convs) * m
     rows: list[dict[str, Any]] = []
     for ans in answers:
-        for line, cut in _answer_lines(ans.text, ans.finish_reason):
-            parsed = split_line(line)
-            if parsed is None:
-                continue
+        for line, cut, parsed in answer_rows(ans.text, ans.finish_reason):
             sc["answered"] += 1
             values, reason, ok = parse_pairs(parsed, schema, cols, slack=slack)
             if values is None:
@@ -571,16 +605,16 @@ def _run_context_stage(caller: _Caller, system: str, stage: Stage, seeds: pd.Dat
         for c, v in stage.reference.items():
             view[c] = v
         shown.append(view)
-    out_lines = [row_to_text(r, cols, schema) for r in seeds[cols].to_dict("records")]
+    out_lines = [row_to_text(r, [*ctx, *cols], schema) for r in seeds[[*ctx, *cols]].to_dict("records")]
     per_line = _tokens_per_line(out_lines) + 3
     k = max(1, min(per_prompt, (max_tok - 8) // per_line))
     convs, slots = [], []
     for start in range(0, len(rows), k):
         idx = list(range(start, min(start + k, len(rows))))
         ex = stratified_sample(seeds, spec, min(shots, k + 2), rng)
-        ex_in = [row_to_text(e, ctx, schema) if ctx else "(no values given)" for e in ex.to_dict("records")]
-        ex_out = [row_to_text(e, cols, schema) for e in ex.to_dict("records")]
-        queries = [row_to_text(shown[i], ctx, schema) if ctx else "(no values given)" for i in idx]
+        ex_in = [_blank(row_to_text(e, ctx, schema), cols) for e in ex.to_dict("records")]
+        ex_out = [row_to_text(e, [*ctx, *cols], schema) for e in ex.to_dict("records")]
+        queries = [_blank(row_to_text(shown[i], ctx, schema), cols) for i in idx]
         convs.append(_context_prompt(system, stage, ex_in, ex_out, queries))
         slots.append(idx)
     answers = caller.chat(convs, f"{stage.name}, round {round_no + 1}", max_tokens=min(max_tok, k * per_line + 16))
@@ -598,6 +632,10 @@ def _run_context_stage(caller: _Caller, system: str, stage: Stage, seeds: pd.Dat
             values, reason, ok = parse_pairs(parsed, schema, cols, slack=slack) if parsed else (None, "no values", False)
             if values is None:
                 counts.reject("cut off by max_tokens" if cut else reason, line, parsed=ok and not cut)
+                continue
+            changed = _changed_context(parsed, shown[i], ctx, schema, slack)
+            if changed:
+                counts.reject(f"changed the given value of {changed}", line, parsed=True)
                 continue
             kept.append({**rows[i], **values})
     sc["valid"] += len(kept)

@@ -95,17 +95,20 @@ class ParsedLine:
     duplicates: list[str] = field(default_factory=list)
 
 
-def split_line(line: str) -> ParsedLine | None:
-    """The ``name=value`` pairs of a line (keys and values as text), or None for a line without any.
+def split_rows(line: str) -> list[ParsedLine]:
+    """The rows written on one line: their ``name=value`` pairs as text (empty for a line without any).
 
-    Tolerates a numbered prefix (returned as ``index``), bullets, quotes and
-    backticks around keys or values, and prose after the last value (kept in
-    the last value's text; :func:`parse_value` drops it only where that is
-    unambiguous).
+    Tolerates a numbered prefix (returned as ``index`` of the first row),
+    bullets, quotes and backticks around keys or values, and prose after the
+    last value (kept in the last value's text; :func:`parse_value` drops it
+    only where that is unambiguous). Small models often write several rows on
+    one line; a new row starts where the first key of the current row comes
+    again (``age=52, sex=1, age=70, sex=0`` is two rows). Any other repeated key
+    is kept in ``duplicates`` and makes its row invalid.
     """
     text = line.strip().strip("`").strip()
     if "=" not in text:
-        return None
+        return []
     index = None
     m = _PREFIX.match(text)
     if m and "=" not in text[: m.end()]:
@@ -113,23 +116,35 @@ def split_line(line: str) -> ParsedLine | None:
         text = text[m.end():]
     else:
         text = _BULLET.sub("", text)
-    pairs: dict[str, str] = {}
-    dups: list[str] = []
+    found: list[tuple[str, str]] = []
     pos = 0
     while pos < len(text):
         m = _PAIR.match(text, pos)
         if not m or m.end() == pos:
             break
         key = m.group("key").strip(_STRIP + "-•[]()")
-        value = m.group("value").strip()
         if key:
-            if key in pairs:
-                dups.append(key)
-            pairs[key] = value
+            found.append((key, m.group("value").strip()))
         pos = m.end()
-    if not pairs:
-        return None
-    return ParsedLine(line, index, pairs, dups)
+    rows: list[ParsedLine] = []
+    pairs: dict[str, str] = {}
+    dups: list[str] = []
+    for key, value in found:
+        if pairs and key == next(iter(pairs)):
+            rows.append(ParsedLine(line, index if not rows else None, pairs, dups))
+            pairs, dups = {}, []
+        if key in pairs:
+            dups.append(key)
+        pairs[key] = value
+    if pairs:
+        rows.append(ParsedLine(line, index if not rows else None, pairs, dups))
+    return rows
+
+
+def split_line(line: str) -> ParsedLine | None:
+    """The first row written on ``line`` (see :func:`split_rows`), or None for a line without pairs."""
+    rows = split_rows(line)
+    return rows[0] if rows else None
 
 
 class ValueProblem(ValueError):
@@ -313,8 +328,8 @@ def parse_rows(
     """Every valid row in ``lines`` (a text or its lines), reading ``columns`` (default: all of the schema).
 
     Lines without any ``name=value`` pair (prose, code fences) are not
-    candidates and are not counted; every other line is a proposed row, valid or
-    counted as invalid with its reason. Returns the valid rows as dicts of typed
+    candidates and are not counted; every row on the other lines (see
+    :func:`split_rows`) is a proposed row, valid or counted as invalid with its reason. Returns the valid rows as dicts of typed
     values (categories as fitted, integers as int) and the counts.
     """
     cols = list(columns) if columns is not None else schema.names
@@ -322,15 +337,13 @@ def parse_rows(
     text_lines = lines.splitlines() if isinstance(lines, str) else list(lines)
     out: list[dict[str, Any]] = []
     for line in text_lines:
-        parsed = split_line(line)
-        if parsed is None:
-            continue
-        values, reason, ok = parse_pairs(parsed, schema, cols, slack=slack)
-        if values is None:
-            counts.reject(reason, line, parsed=ok)
-        else:
-            counts.accept()
-            out.append(values)
+        for parsed in split_rows(line):
+            values, reason, ok = parse_pairs(parsed, schema, cols, slack=slack)
+            if values is None:
+                counts.reject(reason, line, parsed=ok)
+            else:
+                counts.accept()
+                out.append(values)
     return out, counts
 
 
