@@ -51,17 +51,15 @@ def demo_cmd(dataset: str, generator: str, constraint: str, rows: int | None, se
     from rich.table import Table
 
     table = Table(title=f"causal fairness of {dataset}: real (train, {len(result.train)} rows) vs {generator} ({len(result.synthetic)} rows)")
-    for col in ("measure", "real", "real 95% CI", "target", "synthetic", "synthetic 95% CI", "|syn - target|"):
+    for col in ("measure", "real [95% CI]", "target", "synthetic [95% CI]", "|syn - target|"):
         table.add_column(col, justify="right")
     for m in MEASURES:
         r, s = real[m], syn[m]
         table.add_row(
             m,
-            f"{r['estimate']:+.3f}",
-            f"[{r['lower']:+.3f}, {r['upper']:+.3f}]",
+            f"{r['estimate']:+.3f} [{r['lower']:+.2f}, {r['upper']:+.2f}]",
             f"{target[m]:+.3f}",
-            f"{s['estimate']:+.3f}",
-            f"[{s['lower']:+.3f}, {s['upper']:+.3f}]",
+            f"{s['estimate']:+.3f} [{s['lower']:+.2f}, {s['upper']:+.2f}]",
             f"{abs(s['estimate'] - target[m]):.3f}",
         )
     out.print(table)
