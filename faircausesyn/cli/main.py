@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "faircausesyn.cli.generate_cmd",
     "faircausesyn.cli.benchmark_cmd",
     "faircausesyn.cli.graph_cmd",
+    "faircausesyn.cli.fairness_cmds",
 ]
 
 
