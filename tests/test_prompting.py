@@ -75,6 +75,28 @@ class ScmChat(LLMBackend):
             out.append(Completion(text=self._answer(conv, params), prompt_tokens=10, completion_tokens=5, finish_reason="stop"))
         return out
 
+    def _complete(self, prompts, params):
+        """Completion style: continue a document of rows (whole lines, or one row from its given values)."""
+        out = []
+        for prompt in prompts:
+            self.requests.append((prompt, dict(params)))
+            rng = np.random.default_rng(params["seed"])
+            head, last = prompt.rsplit("\n", 1)
+            example_keys = re.findall(r"(\w+)=", head.rsplit("\n", 1)[-1])
+            if last == "":
+                text = "\n".join(self._whole_lines(example_keys, 6, None, rng)[2:-1])
+            else:
+                shown = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", last)}
+                want = [k for k in example_keys if k not in shown]
+                self.shown.append((want, shown))
+                vals = {c: str(int(shown["age"] > 55)) if c == "sex" else str(shown["sex"]) for c in want}
+                if "y" in want and shown.get("age", 0) % 10 == 3:
+                    vals["y"] = "maybe"
+                    self.injected["y: unknown category"] += 1
+                text = ", ".join(f"{c}={v}" for c, v in vals.items())[len(want[0]) + 1 :] + "\nage=40, sex=0"
+            out.append(Completion(text=text, prompt_tokens=10, completion_tokens=5, finish_reason="stop"))
+        return out
+
     def _answer(self, conv, params) -> str:
         rng = np.random.default_rng(params["seed"])
         last = conv[-1]["content"]
@@ -82,25 +104,33 @@ class ScmChat(LLMBackend):
         if m:
             cols = re.findall(r"(\w+)=\.\.\.", conv[1]["content"])
             group = re.search(r"Every row has sex=(\d) and y=(\d)", last)
-            lines = ["Here are the rows:", "```"]
-            for i in range(int(m.group(1))):
-                age = int(rng.integers(30, 81))
-                sex = int(age > 55) if group is None else int(group.group(1))
-                row = {"age": str(age), "sex": str(sex), "smoke": str(sex), "y": str(sex if group is None else group.group(2))}
-                if i == 0:
-                    row["age"], why = "abc", "age: not a number"
-                elif i == 1:
-                    row["age"], why = "999", "age: out of range"
-                elif i == 2 and "sex" in cols:
-                    row["sex"], why = "7", "sex: unknown category"
-                elif i == 3 and group is not None:
-                    row["sex"], why = str(1 - sex), "outside the group asked for"
-                else:
-                    why = ""
-                if why:
-                    self.injected[why] += 1
-                lines.append(", ".join(f"{c}={row[c]}" for c in cols))
-            return "\n".join(lines + ["```"])
+            return "\n".join(self._whole_lines(cols, int(m.group(1)), group, rng))
+        return self._fill_in(last)
+
+    def _whole_lines(self, cols, m, group, rng) -> list[str]:
+        """``m`` whole rows, the first three (four with a group) defective, wrapped in prose and a fence."""
+        lines = ["Here are the rows:", "```"]
+        for i in range(m):
+            age = int(rng.integers(30, 81))
+            sex = int(age > 55) if group is None else int(group.group(1))
+            row = {"age": str(age), "sex": str(sex), "smoke": str(sex), "y": str(sex if group is None else group.group(2))}
+            if i == 0:
+                row["age"], why = "abc", "age: not a number"
+            elif i == 1:
+                row["age"], why = "999", "age: out of range"
+            elif i == 2 and "sex" in cols:
+                row["sex"], why = "7", "sex: unknown category"
+            elif i == 3 and group is not None:
+                row["sex"], why = str(1 - sex), "outside the group asked for"
+            else:
+                why = ""
+            if why:
+                self.injected[why] += 1
+            lines.append(", ".join(f"{c}={row[c]}" for c in cols))
+        return lines + ["```"]
+
+    def _fill_in(self, last: str) -> str:
+        """Chat style, later stages: fill in the ``?`` of each numbered row."""
         block = last.split("\n\n")[-1]
         rows = re.findall(r"^(\d+): (.*)$", block, flags=re.M)
         answers = []
@@ -309,6 +339,22 @@ def test_spurious_cut_draws_x_independently_of_z():
     x_stage = [s for w, s in backend.shown if w == ["sex"]]
     assert x_stage and set(x_stage[0]) == {"age"}
     assert rep["stages"][1]["shuffled"] == ["age"]
+
+
+def test_completion_style_continues_each_row_from_its_shown_values():
+    rows, rep, backend = run([EdgeCut("sex", "y", "reference", 0)], n=30, style="complete")
+    assert len(rows) == 30 and (rows["y"] == 0).all()
+    assert (rows["smoke"] == rows["sex"]).all() and (rows["sex"] == (rows["age"] > 55)).all()
+    prompts = [p for p, _ in backend.requests]
+    assert all(isinstance(p, str) for p in prompts)
+    y_prompts = [p for p in prompts if p.endswith(", y=")]
+    assert y_prompts and all(", sex=0, smoke=" in p.rsplit("\n", 1)[-1] for p in y_prompts)
+    assert "- age (confounder Z)" in prompts[0] and "\nRows:\n" in prompts[0]
+    for why in ("age: not a number", "age: out of range", "sex: unknown category"):
+        assert rep["invalid_reasons"].get(why, 0) == backend.injected[why] > 0
+    assert rep["invalid_reasons"].get("y: unknown category", 0) == backend.injected["y: unknown category"]
+    with pytest.raises(ConfigError, match="style"):
+        run(n=3, style="poem")
 
 
 def test_prompts_state_schema_roles_graph_targets_and_gaps():

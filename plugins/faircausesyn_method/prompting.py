@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -317,22 +317,30 @@ class _Caller:
     calls: int = 0
 
     def chat(self, conversations: list[list[dict[str, str]]], purpose: str, max_tokens: int | None = None) -> list[Any]:
+        """Answers to ``conversations`` via ``backend.chat``, in batches."""
+        return self._call(conversations, purpose, max_tokens, chat=True)
+
+    def complete(self, prompts: list[str], purpose: str, max_tokens: int | None = None) -> list[Any]:
+        """Continuations of ``prompts`` via ``backend.complete``, in batches."""
+        return self._call(prompts, purpose, max_tokens, chat=False)
+
+    def _call(self, items: list[Any], purpose: str, max_tokens: int | None, *, chat: bool) -> list[Any]:
         out = []
         bs = max(1, int(getattr(self.backend.config, "batch_size", 8)))
-        for i in range(0, len(conversations), bs):
-            chunk = conversations[i : i + bs]
+        for i in range(0, len(items), bs):
+            chunk = items[i : i + bs]
             call_seed = int(self.rng.integers(0, 2**31 - 1))
             overrides: dict[str, Any] = {"seed": call_seed}
             if max_tokens is not None:
                 overrides["max_tokens"] = int(max_tokens)
-            answers = self.backend.chat(chunk, **overrides)
+            answers = self.backend.chat(chunk, **overrides) if chat else self.backend.complete(chunk, **overrides)
             if len(answers) != len(chunk):
-                raise DataError(f"the LLM backend answered {len(answers)} of {len(chunk)} conversations")
+                raise DataError(f"the LLM backend answered {len(answers)} of {len(chunk)} requests")
             self.calls += 1
-            for conv, ans in zip(chunk, answers, strict=True):
+            for item, ans in zip(chunk, answers, strict=True):
                 self.prompt_tokens += int(ans.prompt_tokens or 0)
                 self.completion_tokens += int(ans.completion_tokens or 0)
-                self.log({"purpose": purpose, "seed": call_seed, "messages": conv, "answer": ans.text,
+                self.log({"purpose": purpose, "seed": call_seed, ("messages" if chat else "prompt"): item, "answer": ans.text,
                           "prompt_tokens": ans.prompt_tokens, "completion_tokens": ans.completion_tokens,
                           "finish_reason": ans.finish_reason})
             out += answers
@@ -438,6 +446,7 @@ def propose_rows_chat(
     max_rounds: int = 4,
     slack: float = 0.1,
     drop_copies: bool = False,
+    style: Literal["chat", "complete"] = "chat",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Propose about ``n`` rows with a chat backend, stage by stage along the causal order.
 
@@ -452,6 +461,13 @@ def propose_rows_chat(
     (off by default: in a table of few discrete columns equal rows are
     legitimate, and ``Generator.sample(no_copies=True)`` guards privacy).
 
+    ``style="chat"`` (the default, for instruction-following chat models) asks
+    for rows in few-shot conversations, the later stages by numbered rows with
+    the stage's columns left as ``?``; ``style="complete"`` writes a document of
+    real rows and lets the model continue one row's line from its given values
+    (``age=61, sex=0, smoking=``): one prompt per row, which suits small models
+    better than instructions do. Both realise the interventions the same way.
+
     Returns the valid rows (at most ``n``, conformed to ``schema``) and a report:
     ``proposed``, ``parsed``, ``valid``, ``invalid``, ``invalid_reasons``,
     ``invalid_examples``, ``prompt_tokens``, ``completion_tokens``, ``calls``,
@@ -461,6 +477,8 @@ def propose_rows_chat(
         raise ConfigError(f"the number of rows must be a positive integer, got {n!r}")
     if rows_per_prompt < 1 or shots < 1 or max_rounds < 1:
         raise ConfigError("rows_per_prompt, shots and max_rounds must be at least 1")
+    if style not in ("chat", "complete"):
+        raise ConfigError(f"style must be 'chat' or 'complete', got {style!r}")
     missing = [c for c in schema.names if c not in seed_rows.columns]
     if missing or len(seed_rows) == 0:
         raise DataError(
@@ -487,11 +505,11 @@ def propose_rows_chat(
             break
         ask = int(min(max(math.ceil(want / max(yield_rate, 0.15)), want), 4 * want + 8))
         # The first stage has no context (its columns' parents are inside it): whole lines.
-        rows = _run_whole_stage(caller, system, stages[0], seeds, spec, schema, ask, shots, rows_per_prompt, max_tok, slack, counts, rng, stage_counts[0], round_no)
+        rows = _run_whole_stage(caller, system, stages[0], seeds, spec, schema, ask, shots, rows_per_prompt, max_tok, slack, counts, rng, stage_counts[0], round_no, style)
         for si in range(1, len(stages)):
             if not rows:
                 break
-            rows = _run_context_stage(caller, system, stages[si], seeds, spec, schema, rows, shots, rows_per_prompt, max_tok, slack, counts, rng, stage_counts[si], round_no)
+            rows = _run_context_stage(caller, system, stages[si], seeds, spec, schema, rows, shots, rows_per_prompt, max_tok, slack, counts, rng, stage_counts[si], round_no, style)
         got = 0
         for r in rows:
             key = _row_key(r, schema)
@@ -566,8 +584,8 @@ def _changed_context(parsed: ParsedLine, shown: Mapping[str, Any], ctx: Sequence
 
 def _run_whole_stage(caller: _Caller, system: str, stage: Stage, seeds: pd.DataFrame, spec: CausalSpec, schema: TableSchema,
                      ask: int, shots: int, per_prompt: int, max_tok: int, slack: float, counts: ParseCounts,
-                     rng: np.random.Generator, sc: dict[str, Any], round_no: int) -> list[dict[str, Any]]:
-    """Stage without context: conversations each asking for whole lines of the stage's columns."""
+                     rng: np.random.Generator, sc: dict[str, Any], round_no: int, style: str = "chat") -> list[dict[str, Any]]:
+    """Stage without context: requests each asking for ``m`` whole lines of the stage's columns."""
     cols = stage.columns
     example_lines = [row_to_text(r, cols, schema) for r in seeds[cols].to_dict("records")]
     per_line = _tokens_per_line(example_lines)
@@ -575,12 +593,16 @@ def _run_whole_stage(caller: _Caller, system: str, stage: Stage, seeds: pd.DataF
     convs = []
     for _ in range(math.ceil(ask / m)):
         ex = stratified_sample(seeds, spec, shots, rng)
-        convs.append(_whole_rows_prompt(system, [row_to_text(r, cols, schema) for r in ex[cols].to_dict("records")], m, cols))
-    answers = caller.chat(convs, f"{stage.name}, round {round_no + 1}", max_tokens=min(max_tok, m * per_line + 16))
+        lines = [row_to_text(r, cols, schema) for r in ex[cols].to_dict("records")]
+        convs.append(_whole_rows_prompt(system, lines, m, cols) if style == "chat" else _document(system, lines, ""))
+    purpose = f"{stage.name}, round {round_no + 1}"
+    budget = min(max_tok, m * per_line + 16)
+    answers = caller.chat(convs, purpose, max_tokens=budget) if style == "chat" else caller.complete(convs, purpose, max_tokens=budget)
     sc["asked"] += len(convs) * m
     rows: list[dict[str, Any]] = []
     for ans in answers:
-        for line, cut, parsed in answer_rows(ans.text, ans.finish_reason):
+        found = answer_rows(ans.text, ans.finish_reason)
+        for line, cut, parsed in (found if style == "chat" else found[:m]):
             sc["answered"] += 1
             values, reason, ok = parse_pairs(parsed, schema, cols, slack=slack)
             if values is None:
@@ -593,7 +615,7 @@ def _run_whole_stage(caller: _Caller, system: str, stage: Stage, seeds: pd.DataF
 
 def _run_context_stage(caller: _Caller, system: str, stage: Stage, seeds: pd.DataFrame, spec: CausalSpec, schema: TableSchema,
                        rows: list[dict[str, Any]], shots: int, per_prompt: int, max_tok: int, slack: float,
-                       counts: ParseCounts, rng: np.random.Generator, sc: dict[str, Any], round_no: int) -> list[dict[str, Any]]:
+                       counts: ParseCounts, rng: np.random.Generator, sc: dict[str, Any], round_no: int, style: str = "chat") -> list[dict[str, Any]]:
     """Stage with context: each row's context (after the interventions) in, the stage's columns out."""
     cols, ctx = stage.columns, stage.context
     shown: list[dict[str, Any]] = []
@@ -607,6 +629,8 @@ def _run_context_stage(caller: _Caller, system: str, stage: Stage, seeds: pd.Dat
         shown.append(view)
     out_lines = [row_to_text(r, [*ctx, *cols], schema) for r in seeds[[*ctx, *cols]].to_dict("records")]
     per_line = _tokens_per_line(out_lines) + 3
+    if style == "complete":
+        return _complete_context_stage(caller, system, stage, seeds, spec, schema, rows, shown, shots, per_line, max_tok, slack, counts, rng, sc, round_no)
     k = max(1, min(per_prompt, (max_tok - 8) // per_line))
     convs, slots = [], []
     for start in range(0, len(rows), k):
@@ -638,5 +662,46 @@ def _run_context_stage(caller: _Caller, system: str, stage: Stage, seeds: pd.Dat
                 counts.reject(f"changed the given value of {changed}", line, parsed=True)
                 continue
             kept.append({**rows[i], **values})
+    sc["valid"] += len(kept)
+    return kept
+
+
+# ------------------------------------------------------------------ completion style
+def _document(system: str, lines: Sequence[str], prefix: str) -> str:
+    """A plain-text prompt: the instructions, real rows one per line, then ``prefix`` to be continued."""
+    return f"{system}\n\nRows:\n" + "\n".join(lines) + "\n" + prefix
+
+
+def _complete_context_stage(caller: _Caller, system: str, stage: Stage, seeds: pd.DataFrame, spec: CausalSpec, schema: TableSchema,
+                            rows: list[dict[str, Any]], shown: list[dict[str, Any]], shots: int, per_line: int, max_tok: int,
+                            slack: float, counts: ParseCounts, rng: np.random.Generator, sc: dict[str, Any], round_no: int) -> list[dict[str, Any]]:
+    """One prompt per row: real rows as a document, then the row's shown values and ``first_column=`` to continue."""
+    cols, ctx = stage.columns, stage.context
+    prompts, prefixes = [], []
+    for view in shown:
+        ex = stratified_sample(seeds, spec, shots, rng)
+        lines = [row_to_text(e, [*ctx, *cols], schema) for e in ex.to_dict("records")]
+        given = row_to_text(view, ctx, schema)
+        prefix = (f"{given}, " if given else "") + f"{cols[0]}="
+        prompts.append(_document(system, lines, prefix))
+        prefixes.append(prefix)
+    answers = caller.complete(prompts, f"{stage.name}, round {round_no + 1}", max_tokens=min(max_tok, per_line + 8))
+    sc["asked"] += len(rows)
+    kept: list[dict[str, Any]] = []
+    for i, (prefix, ans) in enumerate(zip(prefixes, answers, strict=True)):
+        first = ans.text.split("\n", 1)[0]
+        cut = ans.finish_reason == "length" and "\n" not in ans.text
+        line = prefix + first
+        found = split_rows(line)
+        sc["answered"] += 1
+        values, reason, ok = parse_pairs(found[0], schema, cols, slack=slack) if found else (None, "no values", False)
+        if values is None:
+            counts.reject("cut off by max_tokens" if cut else reason, line, parsed=ok and not cut)
+            continue
+        changed = _changed_context(found[0], shown[i], ctx, schema, slack)
+        if changed:
+            counts.reject(f"changed the given value of {changed}", line, parsed=True)
+            continue
+        kept.append({**rows[i], **values})
     sc["valid"] += len(kept)
     return kept
