@@ -10,8 +10,12 @@ cut into quantile bins. The discovered skeleton is then oriented into a DAG:
 1. an edge between tiers points from the lower tier to the higher one
    (Z, X -> W -> Y -> other), an edge between Z and X points into X;
 2. an edge within a tier keeps the direction the algorithm found, when it has
-   one and it closes no cycle; otherwise it points from the column listed
-   earlier in the spec to the later one (the spec order is the tie-breaker);
+   one and it closes no cycle; the remaining undirected edges are oriented by a
+   consistent extension (Dor & Tarsi): no new unshielded collider and no cycle,
+   so the DAG implies the independences the algorithm found; ties go from the
+   column listed earlier in the spec to the later one. Only when no consistent
+   extension exists are the left-over edges oriented by the spec order alone
+   (listed in the repairs);
 3. every mediator left unreachable from X gets an edge X -> W (listed in
    ``report_["repairs"]``), as the roles say W may be caused by X.
 """
@@ -64,6 +68,8 @@ def orient(
     ``adjacency`` holds ``(a, b, direction)`` with direction ``"ab"``, ``"ba"`` or
     None (undirected / bidirected). Returns the graph and the repairs.
     """
+    import networkx as nx
+
     rank = {c: i for i, c in enumerate(columns)}
     fixed: list[tuple[str, str]] = []
     found: list[tuple[str, str]] = []
@@ -79,26 +85,65 @@ def orient(
             if d is not None and (d == "ab") != (e == (a, b)):
                 notes.append(f"reoriented {e[1]} -> {e[0]} as {e[0]} -> {e[1]} (role tiers)")
             fixed.append(e)
-        elif d is not None:
-            e = (a, b) if d == "ab" else (b, a)
-            (found if forbidden_reason(spec, *e) is None else loose).append(e)
+        elif d is not None and forbidden_reason(spec, *((a, b) if d == "ab" else (b, a))) is None:
+            found.append((a, b) if d == "ab" else (b, a))
         else:
             loose.append((a, b) if rank[a] < rank[b] else (b, a))
-    # Within-tier edges: the algorithm's direction first, then the spec order; a cycle flips the edge.
-    graph, repairs = repair_edges(spec, columns, fixed, add_missing_mediator_edges=False)
-    edges = list(graph.edges)
-    import networkx as nx
-
     g = nx.DiGraph()
     g.add_nodes_from(columns)
-    g.add_edges_from(edges)
-    for a, b in [*found, *loose]:
+    g.add_edges_from(fixed)  # between tiers: acyclic by construction
+    for a, b in found:  # the algorithm's within-tier directions, unless one closes a cycle
+        if nx.has_path(g, b, a):
+            loose.append((a, b) if rank[a] < rank[b] else (b, a))
+        else:
+            g.add_edge(a, b)
+    # Undirected edges: a consistent extension (Dor & Tarsi 1992) adds no new unshielded
+    # collider, so the DAG keeps the independences the algorithm found.
+    oriented, left = _consistent_extension(columns, set(g.edges), {frozenset(e) for e in loose})
+    g.add_edges_from(oriented)
+    for a, b in sorted(tuple(sorted(e, key=rank.__getitem__)) for e in left):
         if nx.has_path(g, b, a) or forbidden_reason(spec, a, b):
             a, b = b, a
-            notes.append(f"oriented {b} - {a} as {a} -> {b} (acyclicity / roles)")
+        notes.append(f"oriented {a} - {b} as {a} -> {b} (no consistent extension; spec order and acyclicity)")
         g.add_edge(a, b)
     graph, more = repair_edges(spec, columns, list(g.edges))
-    return graph, notes + repairs + more
+    return graph, notes + more
+
+
+def _consistent_extension(
+    columns: list[str], directed: set[tuple[str, str]], undirected: set[frozenset[str]]
+) -> tuple[list[tuple[str, str]], set[frozenset[str]]]:
+    """Dor-Tarsi: orient ``undirected`` edges of a PDAG without new v-structures or cycles.
+
+    Repeatedly picks a node (latest in ``columns`` first) with no outgoing directed edge
+    whose undirected neighbours are adjacent to all its other neighbours, points its
+    undirected edges into it and removes it. Returns the oriented edges and the
+    undirected edges left when no such node exists (the PDAG has no consistent extension).
+    """
+    remaining = list(columns)
+    d, u = set(directed), set(undirected)
+    adjacent = {frozenset(e) for e in d} | u
+    out: list[tuple[str, str]] = []
+    while remaining and u:
+        pick = None
+        alive = set(remaining)
+        for x in reversed(remaining):
+            if any((x, y) in d for y in alive):
+                continue
+            nbrs = [y for y in alive if frozenset((x, y)) in u]
+            adj = [y for y in alive if y != x and frozenset((x, y)) in adjacent]
+            if all(z == y or frozenset((y, z)) in adjacent for y in nbrs for z in adj):
+                pick = (x, nbrs)
+                break
+        if pick is None:
+            break
+        x, nbrs = pick
+        for y in nbrs:
+            out.append((y, x))
+            u.discard(frozenset((x, y)))
+            d.add((y, x))
+        remaining.remove(x)
+    return out, u
 
 
 def _adjacency_from_matrix(names: list[str], m: np.ndarray) -> list[tuple[str, str, str | None]]:
@@ -146,6 +191,9 @@ class PCConfig(ComponentConfig):
     monotone data), ``gsq`` / ``chisq`` (on discretised data, ``bins`` quantile bins),
     ``kci`` (kernel test: nonparametric but slow, use on a few hundred rows only).
     ``max_k``: the largest conditioning set (None = unbounded).
+    ``uc_rule`` / ``uc_priority``: causal-learn's rule for unshielded colliders
+    (0 = sepset, 1 = maxP, 2 = definite maxP) and for conflicting ones
+    (2 = prioritise existing colliders, the default).
     """
 
     alpha: float = Field(0.05, gt=0, lt=1)
@@ -153,6 +201,8 @@ class PCConfig(ComponentConfig):
     bins: int = Field(4, ge=2, le=20)
     max_k: int | None = Field(None, ge=0)
     stable: bool = True
+    uc_rule: Literal[0, 1, 2] = 0
+    uc_priority: Literal[-1, 0, 1, 2, 3, 4] = 2
 
 
 class PCProvider(_DiscoveryBase):
@@ -184,7 +234,8 @@ class PCProvider(_DiscoveryBase):
         if cfg.max_k is not None:
             kwargs["max_k"] = cfg.max_k
         cg = pc(
-            matrix, alpha=cfg.alpha, indep_test=cfg.indep_test, stable=cfg.stable, background_knowledge=bk,
+            matrix, alpha=cfg.alpha, indep_test=cfg.indep_test, stable=cfg.stable, uc_rule=cfg.uc_rule, uc_priority=cfg.uc_priority,
+            background_knowledge=bk,
             show_progress=False, node_names=cols, **kwargs,
         )
         adjacency = _adjacency_from_matrix(cols, np.asarray(cg.G.graph))
