@@ -215,5 +215,6 @@ def test_smollm2_local_backend_end_to_end(tmp_path):
     assert g.is_acyclic() and not g.problems(spec, columns=list(df.columns))
     rec = json.loads(log.read_text().splitlines()[-1])
     assert rec["backend"] == "smollm2" and rec["answer"] == p.report_["answer"]
-    assert 0 < rec["usage"]["completion_tokens"] <= 40
+    assert rec["style"] == "per_column" and rec["usage"]["calls"] == 3  # auto: one question per column with candidate causes
+    assert 0 < rec["usage"]["completion_tokens"] <= 40 * 3
     assert isinstance(rec["repairs"], list) and isinstance(rec["parsed_edges"], list)

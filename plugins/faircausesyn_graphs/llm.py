@@ -41,13 +41,19 @@ _ARROWS = re.compile(r"\s*(?:-{1,2}>|={1,2}>|→|⟶|➔|\bcauses\b|\bleads to\b
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|\(\d+\))\s*")
 
 
+#: Backends too small to write a whole edge list; ``style="auto"`` asks them one column at a time.
+SMALL_LOCAL_BACKENDS = frozenset({"smollm2"})
+
+
 class LLMProviderConfig(ComponentConfig):
     """``backend``: a registered LLM backend (``smollm2`` runs offline; ``openai`` reaches any
     OpenAI-compatible endpoint); ``backend_config``: its settings (e.g. ``base_url``, ``model``);
     ``temperature`` 0 decodes greedily (reproducible); ``max_tokens`` bounds the answer;
     ``log_path``: a JSONL file to which each prompt, answer and repair list is appended;
     ``descriptions``: include the spec's column descriptions in the prompt;
-    ``style``: ``edge_list`` (one prompt asking for every edge; for capable models) or
+    ``style``: ``auto`` (default: ``per_column`` for the small local ``smollm2``,
+    ``edge_list`` for every other backend), ``edge_list`` (one prompt asking for every
+    edge; for capable models) or
     ``per_column`` (one short question per column: "which of these candidates directly
     cause it?", candidates allowed by the roles; every candidate the answer names becomes a
     parent; more calls, but small local models answer it far better)."""
@@ -58,7 +64,7 @@ class LLMProviderConfig(ComponentConfig):
     max_tokens: int = Field(256, ge=8, le=8192)
     log_path: str | None = None
     descriptions: bool = True
-    style: Literal["edge_list", "per_column"] = "edge_list"
+    style: Literal["auto", "edge_list", "per_column"] = "auto"
 
 
 def build_prompt(spec: CausalSpec, columns: list[str], *, descriptions: bool = True) -> list[Message]:
@@ -210,7 +216,8 @@ class LLMProvider(GraphProvider):
         cfg = self.config
         columns = [c for c in spec.columns if c in set(data.columns)]
         backend = self._backend()
-        if cfg.style == "per_column":
+        style = cfg.style if cfg.style != "auto" else ("per_column" if cfg.backend in SMALL_LOCAL_BACKENDS else "edge_list")
+        if style == "per_column":
             questions = build_column_prompts(spec, columns, descriptions=cfg.descriptions)
             messages: Any = [q[2] for q in questions]
             completions = self._ask(backend, messages)
@@ -238,7 +245,7 @@ class LLMProvider(GraphProvider):
             "unparsed_lines": unparsed,
             "repairs": repairs,
             "edges": [list(e) for e in graph.edges],
-            "style": cfg.style,
+            "style": style,
             "usage": usage,
         }
         if not parsed:
