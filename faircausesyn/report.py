@@ -218,9 +218,9 @@ def _dataset_section(dataset: str, records: list[dict[str, Any]], frame: pd.Data
             parts.append(f"<h3>{_esc(ev)}</h3>" + _table(table))
     # Fairness versus utility.
     metric_names = list(sub["metric"].unique())
-    util = _pick(metric_names, "tstr", "auc", "quality", "score")
-    util = util if util and not util.startswith(("fairness/", "cost/")) else None
-    trtr = _pick(metric_names, "trtr")
+    candidates = [n for n in metric_names if not n.startswith(("fairness/", "cost/", "privacy/", "causal_fairness/", "detection/"))]
+    util = _pick(candidates, "tstr_auc", "tstr", "auc", "quality", "score")
+    trtr = util.replace("tstr", "trtr") if util and "tstr" in util and util.replace("tstr", "trtr") in metric_names else None
     if util and real:
         pts = []
         for label, rs in by_label.items():
@@ -253,9 +253,9 @@ def _dataset_section(dataset: str, records: list[dict[str, Any]], frame: pd.Data
             samps = [r["result"]["timings"].get("sample_s", 0) or 0 for r in rs]
             trows.append((label, sum(fits) / len(fits), sum(samps) / len(samps)))
         parts.append(f"<figure>{time_plot(trows)}</figure>")
-    errs = {ev: msg for r in ok for ev, msg in (r.get("evaluator_errors") or (r.get("result") or {}).get("evaluator_errors") or {}).items()}
+    errs = [(f"{_label(r)} (seed {r.get('seed')})", ev, msg) for r in ok for ev, msg in (r.get("evaluator_errors") or (r.get("result") or {}).get("evaluator_errors") or {}).items()]
     if errs:
-        parts.append("<h3>Evaluators that failed</h3><ul>" + "".join(f"<li><b>{_esc(k)}</b>: <span class='err'>{_esc(str(v).splitlines()[0])}</span></li>" for k, v in errs.items()) + "</ul>")
+        parts.append("<h3>Evaluators that failed</h3><ul>" + "".join(f"<li>{_esc(who)}, <b>{_esc(ev)}</b>: <span class='err'>{_esc(str(msg).splitlines()[0])}</span></li>" for who, ev, msg in errs) + "</ul>")
     parts.append("<h3>Causal graph</h3>")
     parts.append(f"<figure>{graph_plot(first.get('graph'), first.get('spec'))}</figure>")
     return "\n".join(parts)

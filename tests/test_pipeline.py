@@ -120,3 +120,17 @@ def test_decomposition_of_real_and_synthetic_when_asked():
     for measure in ("TV", "DE", "IE", "SE", "ETT"):
         assert measure in text
     assert np.isfinite(res.timings["decompose_s"]) and syn
+
+
+def test_decompositions_come_from_the_causal_fairness_evaluator_when_not_computed():
+    df, spec = _toy(300, seed=6)
+    res = Pipeline(
+        "bootstrap_test",
+        evaluators=["causal_fairness"],
+        evaluator_config={"causal_fairness": {"method": "plugin", "nuisance": "linear", "n_boot": 10}},
+        host=host(),
+    ).run(df, spec)
+    assert res.decompositions["source"] == "causal_fairness"
+    de_real = res.metric("DE_real", "causal_fairness").value
+    assert res.decompositions["real"]["measures"]["DE"]["estimate"] == pytest.approx(de_real)
+    assert "decompose_s" not in res.timings

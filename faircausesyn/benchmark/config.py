@@ -90,7 +90,7 @@ class BenchmarkConfig(_Model):
     graph: str = "sfm"
     holdout: float = Field(0.3, ge=0, lt=1)
     rows: int | None = Field(None, gt=0)
-    decomposition: dict[str, Any] | None = Field(default_factory=lambda: {"method": "debiased", "folds": 5})
+    decomposition: dict[str, Any] | None = Field(None, description="decompose() settings; None: take the causal_fairness evaluator's decompositions.")
     no_copies: bool = False
     plugins: list[str] = Field(default_factory=list, description="Extra in-process plugins, 'module:attribute'.")
 
