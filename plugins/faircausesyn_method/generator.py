@@ -60,6 +60,10 @@ class FairCauseSynConfig(GeneratorConfig):
     candidates: int = 8
     tolerance: float = 0.01
     loop_nuisance: Literal["linear", "gbm"] = "linear"
+    #: Level of X in Y's context when the direct pathway is removed. "x1" (default) freezes Y's
+    #: mechanism at x1, which leaves the x-specific ctf-IE and ctf-SE (both defined through
+    #: Y_{x1}) exactly as they are while ctf-DE becomes 0; "x0" freezes it at x0.
+    direct_reference: Literal["x1", "x0"] = "x1"
     # critic
     critic: bool = True
     critic_strength: float = 0.5
@@ -112,10 +116,18 @@ class FairCauseSyn(Generator):
             self.lm_ = self._fit_lm(ctx)
             self.cuts_ = self._token_cuts(ctx)
         self.critic_, self.accept_rate_ = None, 1.0
-        if cfg.critic and cfg.critic_strength > 0 and not self.chat_:
-            self.critic_ = Critic(self.row_schema_, strength=cfg.critic_strength, max_weight=cfg.critic_max_weight, seed=ctx.seed)
+        # The critic judges only the columns the constraint leaves as they are: a removed pathway
+        # changes its target column and everything downstream of it, and a critic shown those
+        # would reject exactly the rows the intervention made fair.
+        changed: set[str] = set()
+        for e in ctx.interventions:
+            changed |= {e.target} | ctx.graph.descendants(e.target)
+        self.critic_columns_ = [c for c in self.order_ if c not in changed]
+        if cfg.critic and cfg.critic_strength > 0 and not self.chat_ and self.critic_columns_:
+            self.critic_ = Critic(_schema_in(schema, self.critic_columns_), strength=cfg.critic_strength, max_weight=cfg.critic_max_weight, seed=ctx.seed)
             first, _ = self._propose_lm(0, max(cfg.critic_rows, len(data)), None, ctx.seed + 17)
             ctx.report.update(self.critic_.fit(self.data_, first))
+            ctx.report["critic_columns"] = self.critic_columns_
             probe, _ = self._propose_lm(0, max(cfg.critic_rows, len(data)), None, ctx.seed + 29)
             keep, _ = self.critic_.accept(probe, ctx.seed + 29)
             self.accept_rate_ = float(max(keep.mean(), 0.05))
@@ -193,7 +205,10 @@ class FairCauseSyn(Generator):
                 continue
             token = -1
             if e.mode == "reference":
-                value = ctx.spec.level_value(self.data_[e.source], "x0") if e.value == ctx.spec.x0 and e.source == ctx.spec.sensitive else e.value
+                value = e.value
+                if e.source == ctx.spec.sensitive:
+                    level = "x1" if (e.target == ctx.spec.outcome and self.config.direct_reference == "x1") else "x0"
+                    value = ctx.spec.level_value(self.data_[e.source], level) if str(e.value) == str(ctx.spec.x0) else e.value
                 token = int(vocab.by_name[e.source].encode(pd.Series([value]))[0])
             cuts.append(TokenCut(index[e.source], index[e.target], e.mode, token))
         return cuts
@@ -240,7 +255,11 @@ class FairCauseSyn(Generator):
     # ------------------------------------------------------------ sample
     def _sample(self, n: int, seed: int) -> pd.DataFrame:
         cfg = self.config
-        settings = LoopSettings(rounds=cfg.rounds, round_factor=cfg.round_factor, candidates=cfg.candidates, tolerance=cfg.tolerance, nuisance=cfg.loop_nuisance)
+        from faircausesyn.interfaces import PATHWAY_MEASURE
+
+        removed = self.ctx_.constraint.removed_pathways() if self.ctx_.constraint is not None else frozenset()
+        weights = {PATHWAY_MEASURE[p]: 2.0 for p in removed}
+        settings = LoopSettings(rounds=cfg.rounds, round_factor=cfg.round_factor, candidates=cfg.candidates, tolerance=cfg.tolerance, nuisance=cfg.loop_nuisance, weights=weights)
         store = RoundStore(cfg.checkpoint_dir, fingerprint(self.fingerprint_, n, seed, cfg.rounds, cfg.tolerance, cfg.candidates)) if cfg.checkpoint_dir else None
         loop = FairnessLoop(
             self._propose_chat if self.chat_ else self._propose_lm,

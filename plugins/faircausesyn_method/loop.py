@@ -50,6 +50,8 @@ class LoopSettings:
     tolerance: float = 0.01
     nuisance: str = "linear"
     measure_seed: int = 0
+    #: per-measure weights of the selection score (a removed pathway's measure counts double)
+    weights: dict[str, float] | None = None
     max_extra_rounds: int = 20
 
 
@@ -71,11 +73,12 @@ def gaps_of(measures: dict[str, float] | None, targets: dict[str, float]) -> dic
     return {m: measures[m] - targets[m] for m in targets if m in measures}
 
 
-def score_of(gaps: dict[str, float] | None) -> float:
-    """The largest absolute gap over :data:`LOOP_MEASURES` (inf when unmeasured)."""
+def score_of(gaps: dict[str, float] | None, weights: dict[str, float] | None = None) -> float:
+    """The largest weighted absolute gap over :data:`LOOP_MEASURES` (inf when unmeasured)."""
     if gaps is None:
         return math.inf
-    return max(abs(gaps[m]) for m in LOOP_MEASURES if m in gaps)
+    weights = weights or {}
+    return max(abs(gaps[m]) * weights.get(m, 1.0) for m in LOOP_MEASURES if m in gaps)
 
 
 class FairnessLoop:
@@ -125,7 +128,7 @@ class FairnessLoop:
         results = []
         for idx in cands:
             m = measure(pool.iloc[idx], self.spec, nuisance=s.nuisance, seed=s.measure_seed)
-            results.append((score_of(gaps_of(m, self.targets)), idx, m))
+            results.append((score_of(gaps_of(m, self.targets), s.weights), idx, m))
         # stable choice: the lowest score, the earlier candidate (the previous best) on ties
         return min(results, key=lambda r: r[0])
 
