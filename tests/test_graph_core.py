@@ -180,3 +180,28 @@ def test_plot_writes_a_figure(tmp_path, suffix, magic):
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend == ["X (sensitive)", "Z (confounder)", "W (mediator)", "Y (outcome)", "other"]
     assert not list(tmp_path.glob(".*tmp"))  # written atomically, nothing left behind
+
+
+# ------------------------------------------------------------ properties
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_names = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), min_size=1, max_size=12)
+
+
+@st.composite
+def _graphs(draw):
+    nodes = draw(st.lists(_names, min_size=1, max_size=8, unique=True))
+    pairs = [(a, b) for i, a in enumerate(nodes) for b in nodes[i + 1 :]]
+    edges = draw(st.lists(st.sampled_from(pairs), unique=True, max_size=len(pairs))) if pairs else []
+    return CausalGraph(nodes, edges)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(g=_graphs())
+def test_any_graph_round_trips_through_every_text_format(g):
+    assert CausalGraph.from_json(g.to_json()).edges == g.edges
+    y = CausalGraph.from_yaml(g.to_yaml())
+    assert y.nodes == g.nodes and y.edges == g.edges
+    d = CausalGraph.from_dot(g.to_dot())
+    assert d.nodes == g.nodes and d.edges == g.edges

@@ -180,7 +180,7 @@ def parse_edges(answer: str, columns: list[str]) -> tuple[list[tuple[str, str]],
             continue
         names = [match_column(p, columns) for p in parts]
         ok = False
-        for a, b, pa, pb in zip(names[:-1], names[1:], parts[:-1], parts[1:], strict=True):
+        for a, b in zip(names[:-1], names[1:], strict=True):
             if a is None or b is None:
                 continue
             edges.append((a, b))
