@@ -127,7 +127,7 @@ class LLMServer:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.requests: list[RequestRecord] = []
-        #: the most requests that were being handled at the same time
+        #: the most requests handled at the same time (from arrival until their answer starts)
         self.max_in_flight = 0
         self._in_flight = 0
 
@@ -294,12 +294,24 @@ def _make_handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
             with server._lock:
                 server._in_flight += 1
                 server.max_in_flight = max(server.max_in_flight, server._in_flight)
+            self._counted = True
             try:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._post()
             finally:
+                self._answering()
+
+        def _answering(self) -> None:
+            # a request stops counting as in flight once its answer starts: the
+            # client can only send its next request after reading this answer
+            if getattr(self, "_counted", False):
+                self._counted = False
                 with server._lock:
                     server._in_flight -= 1
+
+        def send_response(self, code: int, message: str | None = None) -> None:
+            self._answering()
+            super().send_response(code, message)
 
         def _post(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -333,6 +345,7 @@ def _make_handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
                     echoed = {k: v for k, v in self.headers.items()}
                     return self._send_json(400, {"error": {"message": f"bad request; headers were {echoed}", "type": "invalid_request_error"}})
                 elif fault.kind == "drop":
+                    self._answering()
                     self.close_connection = True
                     with contextlib.suppress(OSError):
                         self.connection.shutdown(socket.SHUT_RDWR)

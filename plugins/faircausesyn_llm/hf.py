@@ -72,6 +72,11 @@ class HFBackend(LLMBackend):
         super().__init__(*args, **kwargs)
         self.stats: dict[str, float] = {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0, "load_seconds": 0.0, "generate_seconds": 0.0}
 
+    @property
+    def usage(self) -> dict[str, float]:
+        """Token accounting so far (same role as the ``openai`` backend's ``usage``): a copy of ``stats``."""
+        return dict(self.stats)
+
     # -- where the weights are (subclasses)
     def _source(self) -> tuple[str, str | None]:
         """The local directory (or file's folder) and optional GGUF file name to load."""
