@@ -114,11 +114,20 @@ class FairnessConstraint(Component):
         return {m: t[m] for m in MEASURES}
 
     def interventions(self, graph: CausalGraph, spec: CausalSpec) -> list[EdgeCut]:
-        """The edge cuts that remove this constraint's pathways from ``graph``."""
+        """The edge cuts that remove this constraint's pathways from ``graph``.
+
+        Direct: Y is generated with X held at one level for every row, while W keeps
+        the row's X. The level is x1: the x-specific ctf-IE and ctf-SE are both
+        defined through Y's mechanism at x1 (E[Y_{x1, W_{x0}} | x0], E[Y_{x1} | x]),
+        so holding it at x1 makes ctf-DE exactly 0 and leaves ctf-IE and ctf-SE as
+        they were. Indirect: every mediator child of X is generated with X at x0,
+        which leaves ctf-DE (defined at W_{x0}) unchanged. Spurious: X is generated
+        from an independent draw of each confounder parent.
+        """
         cuts: list[EdgeCut] = []
         x, removed = spec.sensitive, self.removed_pathways()
         if "direct" in removed and graph.has_edge(x, spec.outcome):
-            cuts.append(EdgeCut(x, spec.outcome, "reference", spec.x0))
+            cuts.append(EdgeCut(x, spec.outcome, "reference", spec.x1))
         if "indirect" in removed:
             cuts += [EdgeCut(x, c, "reference", spec.x0) for c in graph.children(x) if c in spec.mediators]
         if "spurious" in removed:
