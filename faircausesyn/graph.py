@@ -124,6 +124,32 @@ class CausalGraph:
         g._g.remove_edges_from(list(edges))
         return g
 
+    def compare(self, truth: CausalGraph) -> dict[str, Any]:
+        """How well this graph recovers ``truth``: adjacency recall/precision, orientation, SHD.
+
+        Adjacencies are compared without direction. ``orientation_recall`` is the
+        share of true edges found with the right direction; ``reversed`` counts
+        true adjacencies found the other way round; ``shd`` (structural Hamming
+        distance) = missing + extra adjacencies + reversed edges.
+        """
+        mine = {frozenset(e) for e in self.edges}
+        true = {frozenset(e) for e in truth.edges}
+        tp = len(mine & true)
+        directed_tp = len(set(self.edges) & set(truth.edges))
+        rev = sum(1 for a, b in truth.edges if self.has_edge(b, a))
+        missing, extra = sorted(true - mine, key=sorted), sorted(mine - true, key=sorted)
+        return {
+            "adjacency_recall": tp / len(true) if true else 1.0,
+            "adjacency_precision": tp / len(mine) if mine else 1.0,
+            "orientation_recall": directed_tp / len(truth.edges) if truth.edges else 1.0,
+            "true_edges": len(true),
+            "found_edges": len(mine),
+            "missing": [sorted(e) for e in missing],
+            "extra": [sorted(e) for e in extra],
+            "reversed": rev,
+            "shd": len(missing) + len(extra) + rev,
+        }
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CausalGraph) and set(self.nodes) == set(other.nodes) and set(self.edges) == set(other.edges)
 

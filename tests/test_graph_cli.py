@@ -60,6 +60,19 @@ def test_pc_with_plot_refutation_and_report(table, tmp_path):
     assert CausalGraph.from_dict(rep["graph"]) == g
 
 
+def test_truth_comparison_is_reported(table, tmp_path):
+    spec = CausalSpec.from_file(table / "spec.yaml")
+    CausalGraph(spec.columns, TRUE_EDGES).save(tmp_path / "truth.dot")
+    res = run("graph", str(table / "sim.csv"), "--spec", str(table / "spec.yaml"), "--provider", "pc", "--truth", str(tmp_path / "truth.dot"), "--json")
+    assert res.exit_code == 0, res.output
+    c = json.loads(res.output)["comparison"]
+    g = CausalGraph.from_dict(json.loads(res.output)["graph"])
+    assert (c["adjacency_recall"], c["adjacency_precision"]) == adjacency_scores(g.edges, TRUE_EDGES)
+    assert c["adjacency_recall"] >= 0.85 and c["true_edges"] == len(TRUE_EDGES)
+    res = run("graph", str(table / "sim.csv"), "--spec", str(table / "spec.yaml"), "--truth", str(tmp_path / "truth.dot"))
+    assert "adjacency recall 1.00, precision 0.48" in res.output  # the SFM holds every true edge, and many more
+
+
 def test_refute_prints_the_violated_implications_of_a_wrong_graph(table, tmp_path):
     wrong = CausalGraph(CausalSpec.from_file(table / "spec.yaml").columns, [e for e in TRUE_EDGES if e != ("w3", "y")])
     wrong.save(tmp_path / "wrong.yaml")

@@ -160,6 +160,16 @@ def test_columns_restrict_the_check():
     assert any("missing from the graph" in p for p in g.problems(SPEC))
 
 
+def test_compare_counts_missing_extra_and_reversed_edges():
+    truth = CausalGraph(["a", "b", "c", "d"], [("a", "b"), ("b", "c"), ("c", "d")])
+    found = CausalGraph(["a", "b", "c", "d"], [("a", "b"), ("c", "b"), ("a", "d")])
+    c = found.compare(truth)
+    assert c["adjacency_recall"] == 2 / 3 and c["adjacency_precision"] == 2 / 3
+    assert c["orientation_recall"] == 1 / 3 and c["reversed"] == 1
+    assert c["missing"] == [["c", "d"]] and c["extra"] == [["a", "d"]] and c["shd"] == 3
+    assert truth.compare(truth)["shd"] == 0
+
+
 # -------------------------------------------------------------------- plots
 def test_layers_follow_the_roles():
     layers = _sfm().layers(SPEC)

@@ -177,3 +177,20 @@ def test_repair_drops_forbidden_and_cycle_closing_edges_and_links_mediators():
         "added x -> w2: mediator 'w2' was not reachable from 'x'",
     ]
     assert not g.problems(spec)
+
+
+def test_listing_and_graph_files_import_no_heavy_library():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, faircausesyn, faircausesyn.refute, faircausesyn.cli.graph_cmd\n"
+        "from faircausesyn import PluginHost, CausalGraph\n"
+        "PluginHost().registry('graph_provider').names()\n"
+        "CausalGraph.from_dot('digraph { a -> b }').to_yaml()\n"
+        "heavy = [m for m in ('causallearn', 'dowhy', 'torch', 'transformers', 'matplotlib.pyplot') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -26,6 +26,7 @@ _PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 @click.option("--refute-test", type=click.Choice(["partial_correlation", "approx_kernel", "kernel"]), default="partial_correlation", show_default=True, help="Independence test of --refute.")
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level of --refute.")
 @click.option("--max-tests", type=int, default=200, show_default=True, help="At most this many implications tested by --refute.")
+@click.option("--truth", "truth_path", type=click.Path(dir_okay=False), default=None, help="A known true graph file: print adjacency recall/precision, orientation recall and SHD against it.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Write the provider's report (and the refutation) as JSON.")
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print the graph, report and refutation as JSON.")
 def graph_cmd(
@@ -43,6 +44,7 @@ def graph_cmd(
     refute_test: str,
     alpha: float,
     max_tests: int,
+    truth_path: str | None,
     report_path: str | None,
     as_json: bool,
 ) -> None:
@@ -71,11 +73,19 @@ def graph_cmd(
         provider, config = "user", {**config, "path": input_path}
     host = PluginHost()
     component = host.create("graph_provider", provider, **config)
+    truth = None
+    if truth_path is not None:
+        from ..graph import CausalGraph
+
+        truth = CausalGraph.from_file(truth_path)
 
     df, spec = load_data(data, spec_path, delimiter=delimiter, no_header=no_header, na_values=na_values)
     graph = component.provide(df, spec)
     report: dict[str, Any] = dict(getattr(component, "report_", {}) or {})
     result: dict[str, Any] = {"provider": provider, "graph": graph.to_dict(), "report": report}
+
+    if truth is not None:
+        result["comparison"] = graph.compare(truth)
 
     refutation = None
     if do_refute:
@@ -95,6 +105,13 @@ def graph_cmd(
         click.echo(json.dumps(result, indent=2, default=str))
         return
     _print_graph(graph, spec, provider, report)
+    if truth is not None:
+        c = result["comparison"]
+        out.print(
+            f"against {truth_path}: adjacency recall {c['adjacency_recall']:.2f}, precision {c['adjacency_precision']:.2f}, "
+            f"orientation recall {c['orientation_recall']:.2f}, SHD {c['shd']} "
+            f"({len(c['missing'])} missing, {len(c['extra'])} extra, {c['reversed']} reversed)"
+        )
     if refutation is not None:
         _print_refutation(refutation)
     for path, what in ((output, "graph"), (plot_path, "plot"), (report_path, "report")):
