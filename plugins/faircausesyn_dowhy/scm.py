@@ -35,8 +35,10 @@ from faircausesyn.schema import TableSchema
 class DoWhySCMConfig(GeneratorConfig):
     """How DoWhy chooses the mechanisms."""
 
-    quality: Literal["good", "better"] = Field(
-        "good", description="gcm AssignmentQuality: 'good' is fast (a few candidate models), 'better' tries more."
+    quality: Literal["fast", "good", "better"] = Field(
+        "good",
+        description="gcm AssignmentQuality: 'good' (default) cross-validates a few candidate models per node, "
+        "'better' tries more; 'fast' skips model selection (linear / logistic mechanisms).",
     )
     n_jobs: int = Field(1, description="Parallel jobs of gcm's model selection (-1: all cores).")
 
@@ -166,7 +168,9 @@ class DoWhySCMGenerator(Generator):
         graph.add_nodes_from(ctx.graph.nodes)
         graph.add_edges_from(ctx.graph.edges)
         scm = gcm.StructuralCausalModel(graph)
-        quality = {"good": gcm.auto.AssignmentQuality.GOOD, "better": gcm.auto.AssignmentQuality.BETTER}[self.config.quality]
+        quality = {"fast": None, "good": gcm.auto.AssignmentQuality.GOOD, "better": gcm.auto.AssignmentQuality.BETTER}[
+            self.config.quality
+        ]
         with _seeded(ctx.seed), _gcm_settings(ctx.progress, self.config.n_jobs):
             fallbacks = self._assign(scm, frame, quality, ctx)
             set_random_seed(int(ctx.seed) % (2**32))
@@ -196,6 +200,9 @@ class DoWhySCMGenerator(Generator):
         fallbacks: dict[str, str] = {}
         for i, node in enumerate(ctx.graph.topological_order()):
             set_random_seed((int(ctx.seed) + 7919 * i) % (2**32))
+            if quality is None:
+                scm.set_causal_mechanism(node, _fast_mechanism(ctx, node))
+                continue
             try:
                 gcm.auto.assign_causal_mechanism_node(scm, node, frame, quality)
             except ValueError as exc:
@@ -244,6 +251,20 @@ class DoWhySCMGenerator(Generator):
         with _seeded(seed), _gcm_settings(False):
             samples = gcm.draw_samples(self.sampling_scm_, n)
         return _from_dowhy(samples, self.fit_schema_)
+
+
+def _fast_mechanism(ctx: FitContext, node: str) -> Any:
+    """Mechanism without model selection: empirical roots, logistic classifiers, linear additive noise."""
+    from dowhy import gcm
+
+    if not ctx.graph.parents(node):
+        return gcm.EmpiricalDistribution()
+    col = ctx.schema[node]
+    if col.is_discrete:
+        return gcm.ClassifierFCM(gcm.ml.create_logistic_regression_classifier(max_iter=1000))
+    if col.kind == "integer":
+        return gcm.DiscreteAdditiveNoiseModel(gcm.ml.create_linear_regressor())
+    return gcm.AdditiveNoiseModel(gcm.ml.create_linear_regressor())
 
 
 def _plain(v: Any) -> Any:
