@@ -82,6 +82,30 @@ def test_refute_prints_the_violated_implications_of_a_wrong_graph(table, tmp_pat
     assert any(line.count("y") and "w3" in line for line in res.output.splitlines() if line.startswith("│ y"))
 
 
+def test_llm_provider_through_an_openai_compatible_endpoint_lists_its_repairs(table, tmp_path):
+    from test_graph_llm import FixedAnswer
+
+    from faircausesyn.testing.llm_server import LLMServer
+
+    answer = "z1 -> x\nx -> w1\nw1 -> w3\nw3 -> w1\ny -> w4\nw3 -> y\nx -> y\nw4 -> y"
+    log = tmp_path / "llm.jsonl"
+    with LLMServer(FixedAnswer(answer=answer), model="m") as server:
+        res = run(
+            "graph", str(table / "sim.csv"), "--spec", str(table / "spec.yaml"), "--provider", "llm",
+            "--config", "backend=openai", "--config", f'backend_config={{base_url: "{server.url}", model: m, max_retries: 0}}',
+            "--config", f"log_path={log}", "-o", str(tmp_path / "llm.json"),
+        )
+    assert res.exit_code == 0, res.output
+    assert "repair(s) of the proposed edges" in res.output
+    assert "dropped w3 -> w1: it would close the cycle w3 -> w1 -> w3" in res.output
+    assert "dropped y -> w4: it leaves the outcome" in res.output
+    assert "added x -> w2: mediator 'w2' was not reachable from 'x'" in res.output
+    rec = json.loads(log.read_text().splitlines()[-1])
+    assert rec["answer"] == answer and rec["backend"] == "openai"
+    g = CausalGraph.from_file(tmp_path / "llm.json")
+    assert ("w1", "w3") in g.edges and ("w3", "w1") not in g.edges
+
+
 def test_json_output_of_a_builtin_dataset():
     res = run("graph", "heart_failure", "--provider", "sfm", "--config", "mediator_structure=independent", "--json")
     assert res.exit_code == 0, res.output
