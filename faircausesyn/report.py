@@ -15,7 +15,9 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import io
+import itertools
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,19 +43,35 @@ def _esc(v: Any) -> str:
     return html.escape(str(v), quote=True)
 
 
+_SVG_COUNT = itertools.count()
+
+
 def _svg(fig: Any) -> str:
-    """A matplotlib figure as an inline ``<svg>`` element."""
+    """A matplotlib figure as an inline ``<svg>`` element.
+
+    Text stays text (``svg.fonttype: none``), the metadata block is dropped and
+    every id gets a prefix unique to this figure, so that several plots on one
+    page never share an id.
+    """
+    import matplotlib
+
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight")
     text = buf.getvalue()
-    start = text.find("<svg")
     try:
         import matplotlib.pyplot as plt
 
         plt.close(fig)
     except Exception:  # noqa: BLE001 - a Figure made without pyplot needs no closing
         pass
-    return text[start:] if start >= 0 else text
+    start = text.find("<svg")
+    text = text[start:] if start >= 0 else text
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
+    prefix = f"fig{next(_SVG_COUNT)}-"
+    text = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', text)
+    text = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"', text)
+    return re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", text)
 
 
 def _figure(width: float, height: float) -> tuple[Any, Any]:

@@ -92,3 +92,12 @@ def test_evaluation_page_for_one_pair(tmp_path):
     assert "quality" in plain and "mine" in plain and "No decompositions" in plain
     with pytest.raises(TypeError):
         render_evaluation_html(42, tmp_path / "x.html")
+
+
+def test_plots_on_one_page_share_no_svg_id(records):
+    page = build_page(records)
+    ids = re.findall(r'\bid="([^"]+)"', "".join(re.findall(r"<svg.*?</svg>", page, flags=re.S)))
+    assert ids and len(ids) == len(set(ids))
+    refs = set(re.findall(r'href="#([^"]+)"', page)) | set(re.findall(r"url\(#([^)]+)\)", page))
+    assert refs <= set(ids) | set(re.findall(r"id='([^']+)'", page))
+    assert "<metadata>" not in page
