@@ -1,0 +1,208 @@
+"""Benchmark of the faircausesyn method against the SDV baselines (issue 5 targets).
+
+For each dataset and seed: a stratified 75/25 split of the real rows (the
+generators see only the train part); every generator is fitted on train and
+samples as many rows; measured on the same machine in the same run:
+
+* faithful mode (``preserve``): the debiased decomposition (TV, DE, IE, SE) of
+  the synthetic table, and whether each estimate lies in the real train's 95%
+  interval; |m_syn - m_real|;
+* fair mode (``remove_direct``, ``remove_indirect``): the removed pathway of
+  predictors trained on synthetic vs on real data, evaluated on the real
+  holdout (``predictor_bias`` evaluator: bias reduction), and TSTR vs TRTR AUC;
+* fidelity: SDMetrics quality score (``fidelity`` evaluator), for every generator;
+* cost: fit and sample wall time (seconds) and rows per second of sampling.
+
+Results: one JSON line per (dataset, seed, generator) cell in
+``--out`` (default ``benchmarks/results/method.jsonl``, appended as cells
+finish, so a partial run keeps its cells) and a Markdown summary
+(``--markdown``, default ``benchmarks/results/method.md``).
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_method.py --datasets heart_failure cleveland ilpd --seeds 0 1 2 3 4
+    python benchmarks/bench_method.py --summarise-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent
+MEASURES = ("TV", "DE", "IE", "SE")
+RUNS = {
+    "faircausesyn": ("faircausesyn", None),
+    "faircausesyn:remove_direct": ("faircausesyn", "remove_direct"),
+    "faircausesyn:remove_indirect": ("faircausesyn", "remove_indirect"),
+    "ctgan": ("ctgan", None),
+    "tvae": ("tvae", None),
+    "gaussian_copula": ("gaussian_copula", None),
+}
+
+
+def _dec(df: pd.DataFrame, spec: Any, seed: int) -> dict[str, dict[str, float]]:
+    from faircausesyn.fairness import decompose
+
+    d = decompose(df, spec, method="debiased", seed=seed)
+    return {m: {"estimate": d[m].estimate, "lower": d[m].lower, "upper": d[m].upper, "se": d[m].se} for m in (*MEASURES, "ETT")}
+
+
+def run_cell(dataset: str, seed: int, label: str, threads: int, config: dict[str, Any]) -> dict[str, Any]:
+    """Fit, sample and evaluate one generator on one split."""
+    import torch
+
+    import faircausesyn as fcs
+    from faircausesyn.pipeline import stratified_split
+
+    torch.set_num_threads(threads)
+    df, spec = fcs.load_dataset(dataset)
+    df = df[[c for c in df.columns if c in set(spec.columns)]].dropna().reset_index(drop=True)
+    train, test = stratified_split(df, spec, 0.25, seed)
+    name, constraint = RUNS[label]
+    kw: dict[str, Any] = {"seed": seed}
+    if name == "faircausesyn":
+        kw |= {"threads": threads} | config
+    gen = fcs.get_generator(name, **kw)
+    t0 = time.perf_counter()
+    gen.fit(train, spec, constraint=constraint)
+    t_fit = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    syn = gen.sample(len(train), seed=seed)
+    t_sample = time.perf_counter() - t1
+    out: dict[str, Any] = {
+        "dataset": dataset,
+        "seed": seed,
+        "generator": label,
+        "rows_train": len(train),
+        "rows_test": len(test),
+        "fit_s": t_fit,
+        "sample_s": t_sample,
+        "rows_per_s": len(syn) / max(t_sample, 1e-9),
+        "invalid_rows": int((gen.schema_.row_problems(syn) != "").sum()),
+        "exact_copies": gen.sample_report_.get("exact_copies"),
+    }
+    if name == "faircausesyn":
+        out["rounds"] = [{k: r.get(k) for k in ("round", "proposed", "valid", "accepted", "pool", "gaps", "score", "elapsed_s")} for r in gen.rounds_]
+        out["lm"] = gen.fit_report_.get("lm")
+        out["critic_auc"] = gen.fit_report_.get("critic_auc")
+    real_dec, syn_dec = _dec(train, spec, seed), _dec(syn, spec, seed)
+    out["real"], out["synthetic"] = real_dec, syn_dec
+    out["in_real_ci"] = {m: bool(real_dec[m]["lower"] <= syn_dec[m]["estimate"] <= real_dec[m]["upper"]) for m in MEASURES}
+    out["abs_dev"] = {m: abs(syn_dec[m]["estimate"] - real_dec[m]["estimate"]) for m in MEASURES}
+    ev = {m.name: m.value for m in fcs.get_evaluator("fidelity").evaluate(train, syn, spec)}
+    out["quality_score"] = ev.get("quality_score")
+    util = {m.name: m.value for m in fcs.get_evaluator("utility").evaluate(train, syn, spec, holdout=test)}
+    out["tstr_auc"] = util.get("gbm_tstr_auc", util.get("logistic_tstr_auc"))
+    out["trtr_auc"] = util.get("gbm_trtr_auc", util.get("logistic_trtr_auc"))
+    if constraint is not None or label == "faircausesyn":
+        pb = fcs.get_evaluator("predictor_bias", fair_predictor=False).evaluate(train, syn, spec, holdout=test)
+        out["predictor_bias"] = {m.name: m.value for m in pb}
+    return out
+
+
+def summarise(rows: list[dict[str, Any]]) -> str:
+    """Markdown tables: mean (sd) over seeds per dataset and generator."""
+    if not rows:
+        return "(no results)\n"
+    df = pd.DataFrame(rows)
+    lines = []
+
+    def ms(v: pd.Series, digits: int = 3) -> str:
+        v = pd.to_numeric(v, errors="coerce").dropna()
+        if len(v) == 0:
+            return "-"
+        return f"{v.mean():.{digits}f} ({v.std(ddof=1) if len(v) > 1 else 0:.{digits}f})"
+
+    lines.append("| dataset | generator | seeds | fit s | sample s | rows/s | quality | TSTR AUC | TRTR AUC | in real CI (TV/DE/IE/SE) | abs dev TV | DE | IE | SE | invalid |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for (ds, gen), g in df.groupby(["dataset", "generator"], sort=False):
+        ci = "/".join(f"{sum(r[m] for r in g['in_real_ci'])}" for m in MEASURES)
+        dev = [ms(g["abs_dev"].map(lambda d, m=m: d[m])) for m in MEASURES]
+        lines.append(
+            f"| {ds} | {gen} | {len(g)} | {ms(g.fit_s, 1)} | {ms(g.sample_s, 2)} | {ms(g.rows_per_s, 0)} | {ms(g.quality_score)} | {ms(g.tstr_auc)} | {ms(g.trtr_auc)} | {ci} of {len(g)} | "
+            + " | ".join(dev)
+            + f" | {int(g.invalid_rows.sum())} |"
+        )
+    fair = df[df.generator.str.contains("remove_")]
+    if len(fair):
+        lines.append("")
+        lines.append("Fair mode: removed pathway of predictors trained on synthetic vs real data, on the real holdout (bias reduction = 1 - |effect syn| / |effect real|).")
+        lines.append("")
+        lines.append("| dataset | generator | measure | effect (pred. on real) | effect (pred. on synthetic) | bias reduction | synthetic data's own measure | TSTR - TRTR AUC |")
+        lines.append("|---|---|---|---|---|---|---|---|")
+        for (ds, gen), g in fair.groupby(["dataset", "generator"], sort=False):
+            m = "DE" if "direct" in gen and "indirect" not in gen else "IE"
+            pb = g["predictor_bias"]
+            red = pb.map(lambda d, m=m: d.get(f"{m}_bias_reduction"))
+            e_r = pb.map(lambda d, m=m: d.get(f"{m}_pred_real"))
+            e_s = pb.map(lambda d, m=m: d.get(f"{m}_pred_synthetic"))
+            own = g["synthetic"].map(lambda d, m=m: d[m]["estimate"])
+            lines.append(f"| {ds} | {gen} | {m} | {ms(e_r)} | {ms(e_s)} | {ms(red)} | {ms(own)} | {ms(g.tstr_auc - g.trtr_auc)} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--datasets", nargs="+", default=["heart_failure", "cleveland", "ilpd"])
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    ap.add_argument("--generators", nargs="+", default=list(RUNS))
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--config", nargs="*", default=[], help="faircausesyn config overrides key=value")
+    ap.add_argument("--out", default=str(ROOT / "results" / "method.jsonl"))
+    ap.add_argument("--markdown", default=str(ROOT / "results" / "method.md"))
+    ap.add_argument("--summarise-only", action="store_true")
+    args = ap.parse_args(argv)
+    from faircausesyn.cli.common import parse_config
+    from faircausesyn.io import atomic_write_text
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    config = parse_config(args.config) if args.config else {}
+    if not args.summarise_only:
+        for ds in args.datasets:
+            for seed in args.seeds:
+                for label in args.generators:
+                    t0 = time.perf_counter()
+                    try:
+                        row = run_cell(ds, seed, label, args.threads, config)
+                    except Exception as exc:  # noqa: BLE001 - a failed cell is recorded, the run goes on
+                        row = {"dataset": ds, "seed": seed, "generator": label, "error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()[-2000:]}
+                    row["wall_s"] = time.perf_counter() - t0
+                    with open(out, "a", encoding="utf-8") as fh:
+                        fh.write(json.dumps(row, default=_default) + "\n")
+                    msg = row.get("error") or f"fit {row['fit_s']:.1f}s sample {row['sample_s']:.1f}s quality {row['quality_score']:.3f} in-CI {row['in_real_ci']}"
+                    print(f"{ds} seed {seed} {label}: {msg}", flush=True)
+    rows = [json.loads(x) for x in out.read_text().splitlines() if x.strip()] if out.exists() else []
+    ok = [r for r in rows if "error" not in r]
+    text = "# faircausesyn method benchmark\n\nmean (sd) over seeds; generated by `benchmarks/bench_method.py`.\n\n" + summarise(ok)
+    errors = [r for r in rows if "error" in r]
+    if errors:
+        text += "\nFailed cells:\n\n" + "\n".join(f"- {r['dataset']} seed {r['seed']} {r['generator']}: {r['error']}" for r in errors) + "\n"
+    atomic_write_text(args.markdown, text)
+    print(text)
+    return 0
+
+
+def _default(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return str(v)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
