@@ -52,7 +52,8 @@ def files(tmp_path_factory):
     (d / "notyaml.yaml").write_text("sensitive: [unclosed\n")
     (d / "cyclic.json").write_text(json.dumps({"edges": [["age", "sex"], ["sex", "smoker"], ["smoker", "stage"], ["stage", "smoker"], ["event", "bmi"], ["sex", "event"], ["bmi", "age"], ["visits", "event"]]}))
     (d / "ckpt").mkdir()
-    (d / "ckpt" / "model.safetensors").write_bytes(b"not a safetensors file at all")
+    (d / "ckpt" / "decaf.safetensors").write_bytes(b"not a safetensors file at all")
+    (d / "ckpt" / "decaf.json").write_text('{"version": 1, "epoch": 3, truncated')
     ro = d / "readonly"
     ro.mkdir()
     os.chmod(ro, 0o555)
@@ -85,7 +86,7 @@ def _cases(d: Path):
         "bad config value": ([*gen[:6], "--generator", "ctgan", "--rows", "50", "--config", "epochs=many"], "epochs"),
         "zero rows": ([*gen[:-1], "0"], "positive"),
         "negative rows": ([*gen[:-1], "-5"], "positive"),
-        "unknown evaluator": (["evaluate", good, good, "--spec", spec, "--evaluators", "fidelty"], "did you mean 'fidelity'"),
+        "unknown evaluator": (["evaluate", good, good, "--spec", spec, "--evaluators", "fidelty"], "unknown evaluator"),
         "unknown provider": (["graph", good, "--spec", spec, "--provider", "pcc"], "did you mean 'pc'"),
         "corrupted checkpoint": ([*gen[:6], "--generator", "decaf", "--rows", "50", "--config", f"checkpoint_dir={d / 'ckpt'}", "--config", "resume=true", "--config", "epochs=2"], "checkpoint"),
     }
