@@ -12,7 +12,7 @@ the tabular LM is trained. Per seed and arm it reports:
   vs real train, inside each augmented group;
 - detection AUC (real train vs synthetic, 5-fold logistic regression; 0.5 is best);
 - utility: train on synthetic, test on the real holdout (TSTR ROC AUC), overall and in the
-  x0 group, next to train-on-real (TRTR);
+  x0 group, next to train-on-real (TRTR, the same in both arms);
 - fit and sample seconds.
 
 Run (a few minutes per seed on a 2-core CPU; most of it is the LLM)::
@@ -171,6 +171,8 @@ def run_arm(train: pd.DataFrame, test: pd.DataFrame, spec: Any, seed: int, augme
     rec["detection_auc"] = detection_auc(train, synth, cols, seed)
     t = tstr(synth, test, spec, cols, seed)
     rec["tstr_auc"], rec["tstr_auc_x0"] = t["auc"], t["auc_x0"]
+    ref = tstr(train, test, spec, cols, seed)  # train on real: the reference both arms are compared with
+    rec["trtr_auc"], rec["trtr_auc_x0"] = ref["auc"], ref["auc_x0"]
     return rec
 
 

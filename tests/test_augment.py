@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import time
 
 import numpy as np
 import pandas as pd
@@ -90,13 +89,10 @@ def test_smollm2_augments_a_small_group_with_valid_rows():
     data = df[cols]
     schema = infer_schema(data)
     backend = faircausesyn.get_llm_backend("smollm2", max_tokens=120, batch_size=2, temperature=0.7)
-    t0 = time.perf_counter()
     rows, rep = augment_rows(backend, spec=spec, schema=schema, data=data, n_per_group=4, seed=0, groups=1,
                              rows_per_prompt=6, max_rounds=1, graph=CausalGraph.sfm(spec, columns=cols))
-    elapsed = time.perf_counter() - t0
     assert rep["groups"][0]["group"] == "sex=0 and DEATH_EVENT=1"
     assert rep["proposed"] >= 4 and rep["valid"] >= 2, rep
     assert len(rows) == rep["returned"] >= 2
     assert ((rows["sex"] == 0) & (rows["DEATH_EVENT"] == 1)).all()
     assert schema.row_problems(rows).eq("").all()
-    assert elapsed < 120

@@ -348,6 +348,7 @@ def test_completion_style_continues_each_row_from_its_shown_values():
     prompts = [p for p, _ in backend.requests]
     assert all(isinstance(p, str) for p in prompts)
     y_prompts = [p for p in prompts if p.endswith(", y=")]
+    assert all(params["stop"] == ["\n"] for p, params in backend.requests if p.endswith(", y="))
     assert y_prompts and all(", sex=0, smoke=" in p.rsplit("\n", 1)[-1] for p in y_prompts)
     assert "- age (confounder Z)" in prompts[0] and "\nRows:\n" in prompts[0]
     for why in ("age: not a number", "age: out of range", "sex: unknown category"):

@@ -320,11 +320,11 @@ class _Caller:
         """Answers to ``conversations`` via ``backend.chat``, in batches."""
         return self._call(conversations, purpose, max_tokens, chat=True)
 
-    def complete(self, prompts: list[str], purpose: str, max_tokens: int | None = None) -> list[Any]:
-        """Continuations of ``prompts`` via ``backend.complete``, in batches."""
-        return self._call(prompts, purpose, max_tokens, chat=False)
+    def complete(self, prompts: list[str], purpose: str, max_tokens: int | None = None, stop: list[str] | None = None) -> list[Any]:
+        """Continuations of ``prompts`` via ``backend.complete``, in batches (``stop``: stop strings)."""
+        return self._call(prompts, purpose, max_tokens, chat=False, stop=stop)
 
-    def _call(self, items: list[Any], purpose: str, max_tokens: int | None, *, chat: bool) -> list[Any]:
+    def _call(self, items: list[Any], purpose: str, max_tokens: int | None, *, chat: bool, stop: list[str] | None = None) -> list[Any]:
         out = []
         bs = max(1, int(getattr(self.backend.config, "batch_size", 8)))
         for i in range(0, len(items), bs):
@@ -333,6 +333,8 @@ class _Caller:
             overrides: dict[str, Any] = {"seed": call_seed}
             if max_tokens is not None:
                 overrides["max_tokens"] = int(max_tokens)
+            if stop:
+                overrides["stop"] = list(stop)
             answers = self.backend.chat(chunk, **overrides) if chat else self.backend.complete(chunk, **overrides)
             if len(answers) != len(chunk):
                 raise DataError(f"the LLM backend answered {len(answers)} of {len(chunk)} requests")
@@ -685,7 +687,7 @@ def _complete_context_stage(caller: _Caller, system: str, stage: Stage, seeds: p
         prefix = (f"{given}, " if given else "") + f"{cols[0]}="
         prompts.append(_document(system, lines, prefix))
         prefixes.append(prefix)
-    answers = caller.complete(prompts, f"{stage.name}, round {round_no + 1}", max_tokens=min(max_tok, per_line + 8))
+    answers = caller.complete(prompts, f"{stage.name}, round {round_no + 1}", max_tokens=min(max_tok, per_line + 8), stop=["\n"])
     sc["asked"] += len(rows)
     kept: list[dict[str, Any]] = []
     for i, (prefix, ans) in enumerate(zip(prefixes, answers, strict=True)):
