@@ -26,8 +26,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from dowhy.gcm.causal_mechanisms import ConditionalStochasticModel
+
 from faircausesyn import Generator
-from faircausesyn.errors import BackendError, DataError
+from faircausesyn.errors import DataError
 from faircausesyn.interfaces import EdgeCut, FitContext, GeneratorConfig
 from faircausesyn.schema import TableSchema
 
@@ -115,37 +117,36 @@ def _dowhy_value(schema: TableSchema, column: str, value: Any) -> Any:
     raise DataError(f"{value!r} is not a category of column {column!r} (categories: {col.categories})")
 
 
-def _cut_mechanism_class() -> type:
-    """The mechanism wrapper, defined lazily so that importing this module does not import DoWhy."""
-    from dowhy.gcm.causal_mechanisms import ConditionalStochasticModel
+class CutParents(ConditionalStochasticModel):
+    """A fitted mechanism whose parent inputs are replaced before it is called (an edge intervention).
 
-    class CutParents(ConditionalStochasticModel):
-        """A fitted mechanism whose input columns ``reference`` / ``independent`` are replaced before it is called."""
+    ``reference`` maps a parent's input position to the constant it is set to;
+    the positions in ``independent`` are permuted jointly across rows with
+    ``rng``, which breaks their dependence on the row's other values.
+    """
 
-        def __init__(self, inner: Any, reference: dict[int, Any], independent: list[int]) -> None:
-            self.inner = inner
-            self.reference = reference
-            self.independent = independent
-            self.rng = np.random.default_rng(0)
+    def __init__(self, inner: Any, reference: dict[int, Any], independent: list[int]) -> None:
+        self.inner = inner
+        self.reference = reference
+        self.independent = independent
+        self.rng = np.random.default_rng(0)
 
-        def fit(self, X: np.ndarray, Y: np.ndarray) -> None:
-            self.inner.fit(X, Y)
+    def fit(self, X: np.ndarray, Y: np.ndarray) -> None:
+        self.inner.fit(X, Y)
 
-        def draw_samples(self, parent_samples: np.ndarray) -> np.ndarray:
-            parents = np.array(parent_samples, dtype=object if parent_samples.dtype == object else None, copy=True)
-            if parents.ndim == 1:
-                parents = parents.reshape(-1, 1)
-            if self.independent:
-                perm = self.rng.permutation(parents.shape[0])
-                parents[:, self.independent] = parents[perm][:, self.independent]
-            for i, v in self.reference.items():
-                parents[:, i] = v
-            return self.inner.draw_samples(parents)
+    def draw_samples(self, parent_samples: np.ndarray) -> np.ndarray:
+        parents = np.array(parent_samples, dtype=object if parent_samples.dtype == object else None, copy=True)
+        if parents.ndim == 1:
+            parents = parents.reshape(-1, 1)
+        if self.independent:
+            perm = self.rng.permutation(parents.shape[0])
+            parents[:, self.independent] = parents[perm][:, self.independent]
+        for i, v in self.reference.items():
+            parents[:, i] = v
+        return self.inner.draw_samples(parents)
 
-        def clone(self) -> Any:
-            return CutParents(self.inner.clone(), dict(self.reference), list(self.independent))
-
-    return CutParents
+    def clone(self) -> CutParents:
+        return CutParents(self.inner.clone(), dict(self.reference), list(self.independent))
 
 
 class DoWhySCMGenerator(Generator):
@@ -156,11 +157,8 @@ class DoWhySCMGenerator(Generator):
     handles_missing: ClassVar[bool] = False
 
     def _fit(self, data: pd.DataFrame, ctx: FitContext) -> None:
-        try:
-            import networkx as nx
-            from dowhy import gcm
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise BackendError(f"dowhy_scm needs DoWhy ({exc})", hint="pip install 'faircausesyn[dowhy]'") from exc
+        import networkx as nx
+        from dowhy import gcm
         from dowhy.gcm.util.general import set_random_seed
 
         frame = _to_dowhy(data, ctx.schema)
@@ -221,7 +219,6 @@ class DoWhySCMGenerator(Generator):
         if not cuts:
             return scm, []
         wrapped = gcm.StructuralCausalModel(scm.graph.copy())
-        cut_class = _cut_mechanism_class()
         wrappers = []
         by_target: dict[str, list[EdgeCut]] = {}
         for cut in cuts:
@@ -238,7 +235,7 @@ class DoWhySCMGenerator(Generator):
                     reference[i] = _dowhy_value(schema, cut.source, cut.value)
                 else:
                     independent.append(i)
-            w = cut_class(scm.causal_mechanism(target), reference, independent)
+            w = CutParents(scm.causal_mechanism(target), reference, independent)
             wrapped.set_causal_mechanism(target, w)
             wrappers.append(w)
         return wrapped, wrappers
