@@ -20,8 +20,8 @@ Run (a few minutes per seed on a 2-core CPU; most of it is the LLM)::
     OMP_NUM_THREADS=1 python benchmarks/bench_augment_ablation.py --seeds 0 1 --per-group 12 \\
         --out benchmarks/results/augment_ablation.json
 
-Results are written atomically as JSON (per seed and a mean/std summary) and
-printed as a table. ``--columns`` restricts the mediators (shorter lines are
+Results are written atomically as JSON after every arm (per seed and a
+mean/std summary over the seeds both arms finished) and printed as a table. ``--columns`` restricts the mediators (shorter lines are
 cheaper for a small LLM); both arms always see the same columns.
 """
 
@@ -190,10 +190,12 @@ def _small_groups(train: pd.DataFrame, spec: Any) -> list[str]:
 
 
 def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean and std over seeds of every numeric field, per arm, and the difference with - without."""
+    """Mean and std over the seeds both arms finished, per arm, and the difference with - without."""
     out: dict[str, Any] = {}
+    both = {r["seed"] for r in records if r["arm"] == "with"} & {r["seed"] for r in records if r["arm"] == "without"}
+    out["seeds"] = sorted(both)
     for arm in ("without", "with"):
-        rows = [r for r in records if r["arm"] == arm]
+        rows = [r for r in records if r["arm"] == arm and r["seed"] in both]
         keys = sorted({k for r in rows for k, v in r.items() if isinstance(v, int | float) and k != "seed"})
         out[arm] = {k: {"mean": _nanmean([r.get(k) for r in rows]), "std": _nanstd([r.get(k) for r in rows])} for k in keys}
     common = set(out["without"]) & set(out["with"])
@@ -233,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     from faircausesyn.pipeline import stratified_split
 
     data, spec = load(args.dataset, args.columns.split(",") if args.columns else None)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
     for seed in args.seeds:
         train, test = stratified_split(data, spec, args.holdout, seed)
@@ -242,11 +246,10 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({k: v for k, v in rec.items() if k != "llm"}, default=_num), flush=True)
             if "llm" in rec:
                 print("  llm:", json.dumps({k: rec["llm"][k] for k in ("proposed", "valid", "returned", "seconds", "rows_per_s")}), flush=True)
-    summary = summarise(records)
-    result = {"config": vars(args), "spec": spec.model_dump(mode="json"), "rows": len(data), "records": records, "summary": summary}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out, json.dumps(result, indent=2, default=_num))
+            # rewritten after every arm, so an interrupted run keeps what it measured
+            summary = summarise(records)
+            result = {"config": vars(args), "spec": spec.model_dump(mode="json"), "rows": len(data), "records": records, "summary": summary}
+            atomic_write_text(out, json.dumps(result, indent=2, default=_num))
     print(f"\n{'metric':28s} {'without':>16s} {'with':>16s} {'with-without':>13s}")
     for k, d in summary["with_minus_without"].items():
         w0, w1 = summary["without"][k], summary["with"][k]
