@@ -152,3 +152,15 @@ def test_text_levels_and_categorical_mediator():
     out = g.sample(300, seed=0)
     assert set(out["x"]) <= {"female", "male"} and set(out["w2"]) <= {"a", "b", "c"}
     assert out.dtypes.equals(df.dtypes)
+
+
+def test_custom_graph_and_progress(toy, capsys):
+    from faircausesyn import CausalGraph
+
+    df, spec = toy
+    graph = CausalGraph.sfm(spec, columns=list(df.columns), mediator_structure="independent")
+    g = get_generator("decaf", seed=0, **TINY).fit(df, spec, graph=graph, progress=True)
+    assert g.model_.parents["bmi"] == graph.parents("bmi")
+    assert "decaf epoch 3/3" in capsys.readouterr().err
+    g = get_generator("decaf", seed=0, **TINY).fit(df, spec)
+    assert capsys.readouterr().err == ""
