@@ -75,7 +75,7 @@ def timing(rows: list[int], folds: int) -> dict:
     return {"benchmark": "decompose timing", "folds": folds, "omp_threads": os.environ.get("OMP_NUM_THREADS"), "cpus": os.cpu_count(), "load_average": os.getloadavg(), "results": results}
 
 
-def coverage(kinds: list[str], n: int, reps: int, nuisance: str) -> dict:
+def coverage(kinds: list[str], n: int, reps: int, nuisance: str, repeats: int = 1) -> dict:
     sys.path.insert(0, str(ROOT / "tests"))
     from scm import simulate_sfm
 
@@ -87,7 +87,7 @@ def coverage(kinds: list[str], n: int, reps: int, nuisance: str) -> dict:
         t0 = time.perf_counter()
         for r in range(reps):
             df, spec, truth = simulate_sfm(n, seed=100_000 + r, kind=kind)
-            dec = decompose(df, spec, seed=r, nuisance=nuisance)
+            dec = decompose(df, spec, seed=r, nuisance=nuisance, repeats=repeats)
             hits.append([dec[m].covers(truth[m]) for m in MEASURES])
             z.append([(dec[m].estimate - truth[m]) / dec[m].se if dec[m].se > 0 else 0.0 for m in MEASURES])
         hits_a, z_a = np.asarray(hits, float), np.asarray(z)
@@ -99,7 +99,7 @@ def coverage(kinds: list[str], n: int, reps: int, nuisance: str) -> dict:
             "seconds": round(time.perf_counter() - t0, 1),
         }
         print(kind, json.dumps(out[kind]), flush=True)
-    return {"benchmark": "decompose coverage", "n": n, "reps": reps, "nuisance": nuisance, "results": out}
+    return {"benchmark": "decompose coverage", "n": n, "reps": reps, "nuisance": nuisance, "repeats": repeats, "results": out}
 
 
 def main() -> None:
@@ -111,9 +111,10 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--nuisance", default="gbm")
+    ap.add_argument("--repeats", type=int, default=1, help="repeated cross-fitting (coverage mode)")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     args = ap.parse_args()
-    res = coverage(args.kinds, args.n, args.reps, args.nuisance) if args.coverage else timing(args.rows, args.folds)
+    res = coverage(args.kinds, args.n, args.reps, args.nuisance, args.repeats) if args.coverage else timing(args.rows, args.folds)
     if args.out:
         Path(args.out).write_text(json.dumps(res, indent=2))
 

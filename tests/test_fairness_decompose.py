@@ -108,6 +108,19 @@ def test_deterministic_and_seed_dependent():
     assert a["measures"]["DE"] != c["measures"]["DE"]
 
 
+def test_repeated_cross_fitting():
+    df, spec, truth = simulate_sfm(1500, seed=6, kind="nonlinear")
+    one = decompose(df, spec, nuisance="linear", seed=1)
+    three = decompose(df, spec, nuisance="linear", seed=1, repeats=3)
+    assert three.details["repeats"] == 3 and one.details["repeats"] == 1
+    _check_identities(three)
+    assert three["DE"].estimate != one["DE"].estimate
+    assert three["TV"].estimate == one["TV"].estimate  # a difference of group means: no folds involved
+    _check_within(three, truth)
+    with pytest.raises(ConfigError, match="repeats"):
+        decompose(df, spec, repeats=0)
+
+
 def test_input_not_mutated():
     df, spec, _ = simulate_sfm(500, seed=2, kind="categorical_mediator")
     before = df.copy()

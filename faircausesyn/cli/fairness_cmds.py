@@ -45,6 +45,7 @@ def print_decomposition(dec: Any) -> None:
 @click.option("--nuisance", type=click.Choice(["gbm", "linear"]), default="gbm", show_default=True, help="Nuisance models: gradient boosting or logistic/linear regression.")
 @click.option("--folds", type=int, default=5, show_default=True, help="Cross-fitting folds (debiased).")
 @click.option("--n-boot", type=int, default=100, show_default=True, help="Bootstrap resamples (plugin).")
+@click.option("--repeats", type=int, default=1, show_default=True, help="Repeated cross-fitting, averaged (debiased).")
 @click.option("--clip", type=float, default=0.01, show_default=True, help="Propensities are clipped to [clip, 1-clip].")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Write the decomposition as JSON.")
@@ -60,6 +61,7 @@ def fairness_cmd(
     nuisance: str,
     folds: int,
     n_boot: int,
+    repeats: int,
     clip: float,
     seed: int,
     json_path: str | None,
@@ -78,7 +80,7 @@ def fairness_cmd(
         if p:
             check_writable(p)
     df, spec = load_data(data, spec_path, delimiter=delimiter, no_header=no_header, na_values=na_values, validate=False)
-    dec = decompose(df, spec, method=method, nuisance=nuisance, folds=folds, n_boot=n_boot, clip=clip, seed=seed)
+    dec = decompose(df, spec, method=method, nuisance=nuisance, folds=folds, n_boot=n_boot, repeats=repeats, clip=clip, seed=seed)
     if json_path:
         write_json({"data": data, "spec": spec.model_dump(mode="json"), **dec.to_dict()}, json_path)
     if plot_path:
