@@ -2,7 +2,7 @@
 
 Dask is imported only here and only when a run asks for it. Workers get
 ``OMP_NUM_THREADS=1`` (and friends) so that numeric libraries do not
-oversubscribe the cores, one thread each, and no dashboard (no port to bind).
+oversubscribe the cores, one thread each, and the dashboard on a free port (never a clash).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         n_workers=int(workers),
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: never clashes with another cluster
         silence_logs=logging.ERROR,
         env=env,
     )

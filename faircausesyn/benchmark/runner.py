@@ -158,6 +158,9 @@ def run_benchmark(
             indent=2,
         ),
     )
+    from ..report import readable
+
+    readable(out / "run.json")
     return summary
 
 
@@ -182,9 +185,11 @@ def write_outputs(config: BenchmarkConfig | None, out_dir: str | Path, *, report
         frame.to_csv(tmp, index=False)
     title = config.name if config is not None else "benchmark"
     atomic_write_text(out / "summary.md", summary_markdown(records, title=title))
-    if report:
-        from ..report import render_benchmark_html
+    from ..report import readable, render_benchmark_html
 
+    readable(out / "summary.csv")
+    readable(out / "summary.md")
+    if report:
         render_benchmark_html(records, out / "report.html", title=title)
     return records
 
