@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -69,6 +70,21 @@ def test_augment_group_count_and_determinism():
     assert len(rep_a["groups"]) == 3 and all(g["kept"] <= 3 for g in rep_a["groups"])
     with pytest.raises(ConfigError):
         augment_rows(ScmChat(), spec=SPEC, schema=schema, data=data, n_per_group=0, seed=1)
+
+
+def test_augment_in_completion_style_keeps_only_rows_of_the_group():
+    data = seed_table()
+    schema = infer_schema(data)
+    backend = ScmChat(max_tokens=400)
+    rows, rep = augment_rows(backend, spec=SPEC, schema=schema, data=data, n_per_group=3, seed=0, groups=2, style="complete", drop_copies=False)
+    prompts = [p for p, _ in backend.requests]
+    assert all(isinstance(p, str) and p.endswith("\n") for p in prompts)
+    assert "Every row below has sex=0 and y=1." in prompts[0]
+    kept = {g["group"]: g["kept"] for g in rep["groups"]}
+    assert sum(kept.values()) == len(rows) > 0
+    groups = set(zip(rows["sex"], rows["y"], strict=True))
+    asked = {tuple(int(v) for v in re.findall(r"=(\d)", g["group"])) for g in rep["groups"]}
+    assert len(asked) == 2 and groups <= asked and rep["invalid_reasons"]["outside the group asked for"] > 0
 
 
 # ------------------------------------------------------------------ the real small model

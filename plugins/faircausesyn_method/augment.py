@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,7 @@ from .prompting import (
     PromptLog,
     answer_rows,
     _Caller,
+    _document,
     _final_check,
     _row_key,
     _row_keys,
@@ -98,6 +99,7 @@ def augment_rows(
     slack: float = 0.1,
     drop_copies: bool = True,
     log: LogTarget = None,
+    style: Literal["chat", "complete"] = "chat",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Ask the LLM for ``n_per_group`` extra rows of each of the smallest X x Y groups of ``data``.
 
@@ -108,7 +110,9 @@ def augment_rows(
     asks for ``rows_per_prompt`` more with the group's X and Y. A row counts
     only if it parses, passes the schema's checks, lies in the group asked for
     and (with ``drop_copies``) is no copy of a real row. Up to ``max_rounds``
-    rounds per group; every call gets a seed drawn from ``seed``.
+    rounds per group; every call gets a seed drawn from ``seed``. ``style="complete"``
+    sends the group's rows as a plain document for the model to continue
+    (better for small models) instead of a few-shot chat.
 
     Returns the valid rows (conformed to ``schema``) and a report with the
     counts (``proposed``, ``parsed``, ``valid``, ``invalid``,
@@ -120,6 +124,8 @@ def augment_rows(
     missing = [c for c in schema.names if c not in data.columns]
     if missing:
         raise DataError(f"the data lack the column(s) {', '.join(missing)} of the schema")
+    if style not in ("chat", "complete"):
+        raise ConfigError(f"style must be 'chat' or 'complete', got {style!r}")
     if graph is None:
         from faircausesyn.graph import CausalGraph
 
@@ -156,11 +162,16 @@ def augment_rows(
             for _ in range(math.ceil(want * 1.5 / m)):
                 ex = members.iloc[rng.permutation(len(members))[:shots]]
                 lines = [row_to_text(r, cols, schema) for r in ex.to_dict("records")]
-                convs.append(_whole_rows_prompt(system, lines, m, cols, extra=f" Every row has {cond}."))
+                if style == "chat":
+                    convs.append(_whole_rows_prompt(system, lines, m, cols, extra=f" Every row has {cond}."))
+                else:
+                    convs.append(_document(f"{system}\n\nEvery row below has {cond}.", lines, ""))
             asked += len(convs) * m
-            answers = caller.chat(convs, f"augment {cond}", max_tokens=min(max_tok, m * per_line + 16))
+            budget = min(max_tok, m * per_line + 16)
+            answers = caller.chat(convs, f"augment {cond}", max_tokens=budget) if style == "chat" else caller.complete(convs, f"augment {cond}", max_tokens=budget)
             for ans in answers:
-                for line, cut, parsed in answer_rows(ans.text, ans.finish_reason):
+                found = answer_rows(ans.text, ans.finish_reason)
+                for line, cut, parsed in (found if style == "chat" else found[:m]):
                     values, reason, ok = parse_pairs(parsed, schema, cols, slack=slack)
                     if values is None:
                         counts.reject("cut off by max_tokens" if cut else reason, line, parsed=ok and not cut)
