@@ -1,7 +1,7 @@
 """Measure the LLM backends on this machine: load time, tokens/s, parsed rows/s.
 
 Run ``python -m faircausesyn_llm.bench --out bench.json`` (add ``--quick`` for
-a short run). Each backend writes rows of the ``heart_failure`` dataset
+a short run, or ``--threads`` for only the 1-vs-2-threads comparison). Each backend writes rows of the ``heart_failure`` dataset
 (6 columns) from a few-shot prompt of 20 real rows; a line counts as a parsed
 row when it has the six ``name=value`` fields in order and passes the table
 schema (types, categories, ranges). ``fit`` for an LLM backend is loading the
@@ -140,14 +140,33 @@ def run(quick: bool = False) -> dict[str, Any]:
     return results
 
 
+def threads_comparison(repeats: int = 2, max_tokens: int = 32) -> list[dict[str, Any]]:
+    """Tokens/s of SmolLM2 with 1 and 2 torch threads, alternated on one loaded model (4 short chat prompts)."""
+    from faircausesyn_llm.hf import SmolLM2Backend
+
+    backend = SmolLM2Backend(batch_size=4).load()
+    convs = [[{"role": "user", "content": f"Describe patient {i} in one sentence."}] for i in range(4)]
+    rows = []
+    for threads in (1, 2) * repeats:
+        backend.config.threads = threads
+        load = os.getloadavg()[0]
+        t0 = time.perf_counter()
+        out = backend.chat(convs, max_tokens=max_tokens, temperature=0.8, seed=2)
+        dt = time.perf_counter() - t0
+        n = sum(c.completion_tokens for c in out)
+        rows.append({"threads": threads, "tokens": n, "seconds": round(dt, 2), "tokens_per_second": round(n / dt, 1), "load_avg": round(load, 1)})
+    return rows
+
+
 def main() -> None:
     """Command-line entry: ``python -m faircausesyn_llm.bench [--quick] [--out FILE]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer prompts and tokens")
+    parser.add_argument("--threads", action="store_true", help="only compare 1 and 2 torch threads on SmolLM2")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    results = run(quick=args.quick)
+    results: Any = threads_comparison() if args.threads else run(quick=args.quick)
     text = json.dumps(results, indent=2)
     if args.out:
         from faircausesyn.io import atomic_write_text
