@@ -53,7 +53,8 @@ def test_augment_asks_for_the_small_groups_and_keeps_only_their_valid_rows():
     assert rep["proposed"] == rep["valid"] + rep["invalid"]
     real = {tuple(r) for r in data.itertuples(index=False)}
     assert not any(tuple(r) in real for r in rows.itertuples(index=False))
-    assert reasons.get("exact copy of a real row", 0) == rep["proposed"] - rep["valid"] - sum(backend.injected.values())
+    dropped = reasons.get("exact copy of a real row", 0) + reasons.get("repeats a row already proposed", 0)
+    assert dropped == rep["proposed"] - rep["valid"] - sum(backend.injected.values())
     # few-shot examples come from the group itself, serialised in causal order (age before sex)
     convs = [c for c, _ in backend.requests]
     shots = convs[0][2]["content"].splitlines()
@@ -106,7 +107,7 @@ def test_smollm2_augments_a_small_group_with_valid_rows():
     schema = infer_schema(data)
     backend = faircausesyn.get_llm_backend("smollm2", max_tokens=120, batch_size=2, temperature=0.7)
     rows, rep = augment_rows(backend, spec=spec, schema=schema, data=data, n_per_group=4, seed=0, groups=1,
-                             rows_per_prompt=6, max_rounds=1, graph=CausalGraph.sfm(spec, columns=cols))
+                             rows_per_prompt=6, max_rounds=1, graph=CausalGraph.sfm(spec, columns=cols), style="complete")
     assert rep["groups"][0]["group"] == "sex=0 and DEATH_EVENT=1"
     assert rep["proposed"] >= 4 and rep["valid"] >= 2, rep
     assert len(rows) == rep["returned"] >= 2

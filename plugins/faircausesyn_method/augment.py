@@ -109,7 +109,8 @@ def augment_rows(
     graph's topological order; the SFM of ``spec`` when ``graph`` is None) and
     asks for ``rows_per_prompt`` more with the group's X and Y. A row counts
     only if it parses, passes the schema's checks, lies in the group asked for
-    and (with ``drop_copies``) is no copy of a real row. Up to ``max_rounds``
+    and (with ``drop_copies``) is no copy of a real row nor a repeat of a row
+    the LLM already wrote (a repeat adds weight, not information). Up to ``max_rounds``
     rounds per group; every call gets a seed drawn from ``seed``. ``style="complete"``
     sends the group's rows as a plain document for the model to continue
     (better for small models) instead of a few-shot chat.
@@ -146,6 +147,7 @@ def augment_rows(
     per_line = _tokens_per_line(row_to_text(r, cols, schema) for r in real.head(20).to_dict("records"))
     m = max(1, min(rows_per_prompt, (max_tok - 8) // per_line))
     seen = _row_keys(real, schema) if drop_copies else set()
+    proposed: set[tuple[str, ...]] = set()
     counts = ParseCounts()
     out_rows: list[dict[str, Any]] = []
     group_reports = []
@@ -183,7 +185,10 @@ def augment_rows(
                     if drop_copies and key in seen:
                         counts.reject("exact copy of a real row", line, parsed=True)
                         continue
-                    seen.add(key)
+                    if drop_copies and key in proposed:
+                        counts.reject("repeats a row already proposed", line, parsed=True)
+                        continue
+                    proposed.add(key)
                     counts.accept()
                     got.append(values)
         kept = got[:n_per_group]

@@ -518,7 +518,6 @@ def propose_rows_chat(
             if drop_copies and key in seen:
                 counts.reject("exact copy of a real row", row_to_text(r, schema.names, schema), parsed=True)
                 continue
-            seen.add(key)
             counts.accept()
             accepted.append(r)
             got += 1
