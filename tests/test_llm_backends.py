@@ -1,6 +1,8 @@
 """The local transformers backends: ``smollm2`` (the embedded GGUF model) and ``transformers`` (any checkpoint).
 
-SmolLM2 is loaded once for the whole module (about 10-15 s on one CPU thread).
+SmolLM2 is loaded once for the whole module: from the GGUF file on the first
+run (10-50 s on one CPU thread, depending on the machine's load), from the
+de-quantised weights cache after that (about 1 s).
 The ``transformers`` backend is tested on a tiny randomly initialised Llama
 checkpoint written to a temporary folder (with SmolLM2's tokenizer), and
 compared token for token with direct ``model.generate``. One test serves
@@ -38,12 +40,21 @@ FEW_SHOT = "age=61, sex=M\nage=45, sex=F\nage=72, sex=M\nage=38, sex=F\n"
 
 @pytest.fixture(scope="module")
 def weights_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("weights_cache")
+    """Where the de-quantised weights are kept between test runs (outside the repository).
+
+    The first run reads and de-quantises the GGUF file (10-50 s here) and fills
+    it; later runs load in about a second. FAIRCAUSESYN_TEST_FRESH_GGUF=1 uses
+    an empty folder, so the GGUF path is exercised every time.
+    """
+    if os.environ.get("FAIRCAUSESYN_TEST_FRESH_GGUF") == "1":
+        return tmp_path_factory.mktemp("weights_cache")
+    folder = tmp_path_factory.getbasetemp().parent / "faircausesyn-weights-cache"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="module")
 def smol(weights_cache) -> SmolLM2Backend:
-    # a fresh cache folder: this load really reads and de-quantises the GGUF file
     return SmolLM2Backend(max_tokens=16, threads=1, weights_cache=str(weights_cache)).load()
 
 
@@ -104,10 +115,10 @@ def test_smollm2_writes_parsable_rows(smol):
 
 
 def test_dequantised_weights_are_cached_and_identical(smol, weights_cache):
-    (folder,) = [p for p in weights_cache.iterdir() if not p.name.startswith(".")]
+    folder = smol._converted_dir(*smol._source())
+    assert folder.parent == weights_cache
     assert (folder / "faircausesyn-converted.json").is_file() and (folder / "config.json").is_file()
     again = SmolLM2Backend(max_tokens=10, threads=1, weights_cache=str(weights_cache)).load()
-    assert again.stats["load_seconds"] < smol.stats["load_seconds"]
     prompt = [FEW_SHOT + "age="]
     assert [c.text for c in again.complete(prompt, temperature=0.0)] == [c.text for c in smol.complete(prompt, temperature=0.0, max_tokens=10)]
     state, state2 = smol.model_.state_dict(), again.model_.state_dict()
