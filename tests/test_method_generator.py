@@ -24,7 +24,7 @@ from faircausesyn_method.loop import FairnessLoop, LoopSettings
 
 torch.set_num_threads(1)
 
-TINY = dict(n_layer=1, n_embd=32, n_head=2, epochs=30, patience=8, lr=5e-3, train_batch_size=256, dropout=0.0, n_bins=12, rounds=2, candidates=3, critic_rows=500)
+TINY = dict(n_layer=1, n_embd=32, n_head=2, epochs=20, lr=5e-3, train_batch_size=256, dropout=0.0, n_bins=12, rounds=2, candidates=3, critic_rows=500)
 M = ["TV", "DE", "IE", "SE"]
 
 
@@ -52,7 +52,7 @@ def sim():
 
 
 def test_conformance_kit():
-    small = TINY | {"epochs": 10, "rounds": 1, "candidates": 1, "critic_rows": 200}
+    small = TINY | {"epochs": 4, "n_embd": 16, "rounds": 1, "candidates": 1, "critic_rows": 200}
     check_generator(lambda: fcs.get_generator("faircausesyn", seed=0, **small), n=64)
 
 

@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent(
 
     ckpt, out, kill_after = sys.argv[1], sys.argv[2], int(sys.argv[3])
     df, spec = toy_sfm(300, seed=0)
-    cfg = dict(n_layer=1, n_embd=32, n_head=2, epochs=10, lr=5e-3, train_batch_size=128, dropout=0.0,
+    cfg = dict(n_layer=1, n_embd=16, n_head=2, epochs=5, lr=5e-3, train_batch_size=128, dropout=0.0,
                rounds=4, tolerance=0.0, candidates=2, critic_rows=200, seed=0)
     if ckpt != "-":
         cfg["checkpoint_dir"] = ckpt
@@ -112,7 +112,7 @@ def test_corrupted_checkpoint_is_a_checkpoint_error(runs):
     model.write_bytes(model.read_bytes()[:-100])
     import faircausesyn as fcs
 
-    cfg = dict(n_layer=1, n_embd=32, n_head=2, epochs=10, lr=5e-3, train_batch_size=128, dropout=0.0,
+    cfg = dict(n_layer=1, n_embd=16, n_head=2, epochs=5, lr=5e-3, train_batch_size=128, dropout=0.0,
                rounds=4, tolerance=0.0, candidates=2, critic_rows=200, seed=0, checkpoint_dir=str(bad))
     with pytest.raises(CheckpointError):
         fcs.get_generator("faircausesyn", **cfg).fit(df, toy_sfm(300, seed=0)[1])

@@ -19,7 +19,7 @@ from faircausesyn_method.tabular_lm import TabularLM, TokenCut
 
 torch.set_num_threads(1)
 
-TINY = dict(n_layer=1, n_embd=32, n_head=2, epochs=40, patience=10, lr=5e-3, train_batch_size=128, dropout=0.0, seed=0)
+TINY = dict(n_layer=1, n_embd=32, n_head=2, epochs=40, patience=10, val_fraction=0.15, lr=5e-3, train_batch_size=128, dropout=0.0, seed=0)
 ORDER = ["age", "sex", "smoker", "stage", "visits", "bmi", "event"]
 
 

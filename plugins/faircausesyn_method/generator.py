@@ -32,7 +32,7 @@ from .critic import Critic
 from .loop import FairnessLoop, LoopSettings, measure
 from .tabular_lm import TabularLM, TokenCut
 
-LM_KEYS = ("n_layer", "n_embd", "n_head", "dropout", "n_bins", "epochs", "patience", "lr", "weight_decay", "train_batch_size", "temperature", "init_from", "threads")
+LM_KEYS = ("n_layer", "n_embd", "n_head", "dropout", "n_bins", "epochs", "patience", "val_fraction", "lr", "weight_decay", "train_batch_size", "temperature", "init_from", "threads")
 
 
 class FairCauseSynConfig(GeneratorConfig):
@@ -46,8 +46,9 @@ class FairCauseSynConfig(GeneratorConfig):
     n_head: int = 4
     dropout: float = 0.1
     n_bins: int = 20
-    epochs: int = 300
+    epochs: int = 80
     patience: int = 25
+    val_fraction: float = 0.0
     lr: float = 1e-3
     weight_decay: float = 0.01
     train_batch_size: int = 64
@@ -68,7 +69,7 @@ class FairCauseSynConfig(GeneratorConfig):
     critic: bool = True
     critic_strength: float = 0.5
     critic_max_weight: float = 10.0
-    critic_rows: int = 1000
+    critic_rows: int = 600
     # LLM augmentation of the training rows (a backend name; off by default)
     augment: str | None = None
     augment_config: dict[str, Any] = {}
@@ -125,10 +126,10 @@ class FairCauseSyn(Generator):
         self.critic_columns_ = [c for c in self.order_ if c not in changed]
         if cfg.critic and cfg.critic_strength > 0 and not self.chat_ and self.critic_columns_:
             self.critic_ = Critic(_schema_in(schema, self.critic_columns_), strength=cfg.critic_strength, max_weight=cfg.critic_max_weight, seed=ctx.seed)
-            first, _ = self._propose_lm(0, max(cfg.critic_rows, len(data)), None, ctx.seed + 17)
+            first, _ = self._propose_lm(0, max(cfg.critic_rows, min(len(data), 5000)), None, ctx.seed + 17)
             ctx.report.update(self.critic_.fit(self.data_, first))
             ctx.report["critic_columns"] = self.critic_columns_
-            probe, _ = self._propose_lm(0, max(cfg.critic_rows, len(data)), None, ctx.seed + 29)
+            probe, _ = self._propose_lm(0, max(cfg.critic_rows, min(len(data), 5000)), None, ctx.seed + 29)
             keep, _ = self.critic_.accept(probe, ctx.seed + 29)
             self.accept_rate_ = float(max(keep.mean(), 0.05))
         ctx.report.update(

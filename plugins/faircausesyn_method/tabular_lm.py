@@ -58,12 +58,15 @@ class TabularLMConfig(LLMBackendConfig):
     n_head: int = 4
     dropout: float = 0.1
     n_bins: int = 20
-    epochs: int = 300
+    epochs: int = 80
     patience: int = 25
     lr: float = 1e-3
     weight_decay: float = 0.01
     train_batch_size: int = 64
-    val_fraction: float = 0.15
+    #: share of rows held out for early stopping; 0 (default) trains all ``epochs`` on every row:
+    #: on 200-500 rows the held-out loss is too noisy and stopped training before Y's
+    #: dependence on W was learned (TSTR AUC 0.46-0.62 against 0.75-0.87 without it)
+    val_fraction: float = 0.0
     threads: int = 1
     init_from: str | None = None
 
@@ -191,7 +194,7 @@ class TabularLM(LLMBackend):
         model = self.model_
         rng = np.random.default_rng(int(cfg.seed))
         perm = rng.permutation(n)
-        n_val = int(round(cfg.val_fraction * n)) if n >= 20 else 0
+        n_val = int(round(cfg.val_fraction * n)) if n >= 20 and cfg.val_fraction > 0 else 0
         val_idx, tr_idx = perm[:n_val], perm[n_val:]
         x_all = torch.as_tensor(tokens, dtype=torch.long)
         w_all = torch.as_tensor(w, dtype=torch.float32)
