@@ -206,3 +206,13 @@ def test_dask_local_cluster_gives_the_in_process_results(toy_files, monkeypatch)
     assert os.getpid() not in pids
     bad = CliRunner().invoke(cli, ["benchmark", str(path), "-o", str(toy_files / "x"), "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"])
     assert bad.exit_code == 2 and "not both" in bad.output
+
+
+def test_config_aliases_split_and_seed_count():
+    cfg = BenchmarkConfig.from_dict({"datasets": ["heart_failure"], "generators": ["g"], "split": {"holdout": 0.25}, "seeds": 3})
+    assert cfg.holdout == 0.25 and cfg.seeds == [0, 1, 2]
+    assert BenchmarkConfig.from_dict({"datasets": ["heart_failure"], "generators": ["g"], "split": 0.2}).holdout == 0.2
+    with pytest.raises(ConfigError, match="not both"):
+        BenchmarkConfig.from_dict({"datasets": ["heart_failure"], "generators": ["g"], "split": 0.2, "holdout": 0.3})
+    with pytest.raises(ConfigError, match="unknown key"):
+        BenchmarkConfig.from_dict({"datasets": ["heart_failure"], "generators": ["g"], "split": {"test": 0.2}})

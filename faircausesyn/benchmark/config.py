@@ -94,6 +94,30 @@ class BenchmarkConfig(_Model):
     no_copies: bool = False
     plugins: list[str] = Field(default_factory=list, description="Extra in-process plugins, 'module:attribute'.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: Any) -> Any:
+        """``split: 0.3`` or ``split: {holdout: 0.3}`` set ``holdout``; ``seeds: 3`` means ``[0, 1, 2]``."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "split" in data:
+            split = data.pop("split")
+            if "holdout" in data:
+                raise ValueError("give either split or holdout, not both")
+            if isinstance(split, dict):
+                unknown = set(split) - {"holdout"}
+                if unknown:
+                    raise ValueError(f"split: unknown key(s) {', '.join(sorted(unknown))} (expected holdout)")
+                split = split.get("holdout", 0.3)
+            data["holdout"] = split
+        seeds = data.get("seeds")
+        if isinstance(seeds, int) and not isinstance(seeds, bool):
+            if seeds < 1:
+                raise ValueError("seeds: give a list of seeds or a positive count")
+            data["seeds"] = list(range(seeds))
+        return data
+
     @field_validator("datasets", "generators", "constraints", mode="before")
     @classmethod
     def _names_as_refs(cls, v: Any) -> Any:
