@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from faircausesyn import decompose, get_generator
+from faircausesyn import decompose, get_constraint, get_generator
 from faircausesyn.errors import CheckpointError, ConfigError
 from faircausesyn.testing import check_generator
 from faircausesyn.testing.data import toy_sfm
@@ -53,7 +53,11 @@ def _measures(df, spec):
 def test_remove_direct_cuts_de_and_keeps_other_pathways(sfm):
     df, spec, truth = sfm
     g = get_generator("decaf", seed=0, epochs=100).fit(df, spec, constraint="remove_direct")
-    assert g.fit_report_["decaf"]["interventions"] == [{"source": "x", "target": "y", "mode": "reference", "value": 0}]
+    cuts = get_constraint("remove_direct").interventions(g.graph_, spec)
+    assert g.fit_report_["decaf"]["interventions"] == [
+        {"source": c.source, "target": c.target, "mode": c.mode, "value": c.value} for c in cuts
+    ]
+    assert [(c.source, c.target, c.mode) for c in cuts] == [("x", "y", "reference")]
     out = g.sample(20000, seed=1)
     m = _measures(out, spec)
     assert abs(m["DE"]) <= 0.2 * abs(truth["DE"]), (m, truth)
@@ -164,3 +168,17 @@ def test_custom_graph_and_progress(toy, capsys):
     assert "decaf epoch 3/3" in capsys.readouterr().err
     g = get_generator("decaf", seed=0, **TINY).fit(df, spec)
     assert capsys.readouterr().err == ""
+
+
+def test_early_stopping_keeps_the_best_epoch_and_survives_resume(toy, tmp_path):
+    df, spec = toy
+    cfg = {"epochs": 300, "patience": 3, "lr_generator": 0.02, "checkpoint_dir": str(tmp_path), "checkpoint_every": 1000}
+    g = _fit(df, spec, **cfg)
+    rep = g.fit_report_["decaf"]
+    assert rep["validation_rows"] == 48
+    assert rep["epochs_trained"] < 300 and rep["epochs_trained"] - rep["best_epoch"] == 3
+    best = min(h["validation"] for h in g.history_)
+    assert [h["validation"] for h in g.history_][rep["best_epoch"] - 1] == best
+    again = _fit(df, spec, **cfg, resume=True)  # the stopped run is complete: nothing is retrained
+    assert again.fit_report_["decaf"]["epochs_trained"] == rep["epochs_trained"]
+    pd.testing.assert_frame_equal(g.sample(50, seed=1), again.sample(50, seed=1))

@@ -73,8 +73,14 @@ def save_checkpoint(
     epoch: int,
     fingerprint: str,
     history: list[dict[str, float]],
+    extra_tensors: dict[str, torch.Tensor] | None = None,
+    extra_meta: dict[str, Any] | None = None,
 ) -> Path:
-    """Write the training state after ``epoch`` to ``directory``; returns the sidecar's path."""
+    """Write the training state after ``epoch`` to ``directory``; returns the sidecar's path.
+
+    ``extra_tensors`` (e.g. the best weights so far) and ``extra_meta`` (JSON-able)
+    are stored alongside and returned by :func:`load_checkpoint`.
+    """
     from safetensors.torch import save_file
 
     d = Path(directory)
@@ -82,6 +88,8 @@ def save_checkpoint(
     tensors = {f"model.{k}": v.detach().clone().contiguous() for k, v in model.state_dict().items()}
     opt_meta = {name: _flatten_optimizer(f"opt_{name}", opt, tensors) for name, opt in optimizers.items()}
     tensors["rng.state"] = rng.get_state().clone()
+    for k, v in (extra_tensors or {}).items():
+        tensors[f"extra.{k}"] = v.detach().clone().contiguous()
     with atomic_path(d / TENSORS) as tmp:
         save_file(tensors, str(tmp))
     sidecar = {
@@ -92,6 +100,7 @@ def save_checkpoint(
         "tensors_sha256": _sha256(d / TENSORS),
         "optimizers": opt_meta,
         "history": history,
+        "extra": extra_meta or {},
     }
     atomic_write_text(d / SIDECAR, json.dumps(sidecar, indent=1))
     return d / SIDECAR
@@ -109,8 +118,8 @@ def load_checkpoint(
     optimizers: dict[str, torch.optim.Optimizer],
     rng: torch.Generator,
     fingerprint: str,
-) -> tuple[int, list[dict[str, float]]]:
-    """Restore the training state from ``directory``; returns (epoch, loss history).
+) -> tuple[int, list[dict[str, float]], dict[str, torch.Tensor], dict[str, Any]]:
+    """Restore the training state from ``directory``; returns (epoch, loss history, extra tensors, extra meta).
 
     Raises :class:`CheckpointError` when the files are missing, unreadable,
     corrupted (hash mismatch) or were written for other data or settings.
@@ -149,6 +158,8 @@ def load_checkpoint(
         rng.set_state(tensors["rng.state"])
         epoch = int(meta["epoch"])
         history = list(meta.get("history", []))
+        extra_tensors = {k[len("extra.") :]: v for k, v in tensors.items() if k.startswith("extra.")}
+        extra_meta = dict(meta.get("extra", {}))
     except (SafetensorError, KeyError, RuntimeError, ValueError, TypeError) as exc:
         raise CheckpointError(f"checkpoint in {d} cannot be restored: {exc}", hint=hint) from None
-    return epoch, history
+    return epoch, history, extra_tensors, extra_meta

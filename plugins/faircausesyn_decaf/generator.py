@@ -50,6 +50,7 @@ class DecafConfig(GeneratorConfig):
     critic_steps: int = Field(1, ge=1, description="Critic updates per generator update.")
     lr_generator: float = Field(2e-3, gt=0)
     lr_critic: float = Field(2e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0, description="Decoupled weight decay (AdamW) of the node generators.")
     gp_weight: float = Field(10.0, ge=0, description="Weight of the WGAN-GP gradient penalty.")
     adversarial_weight: float = Field(0.1, ge=0, description="Weight of the critic's signal in the generators' loss.")
     supervised_weight: float = Field(
@@ -60,6 +61,16 @@ class DecafConfig(GeneratorConfig):
         False,
         description="Pass the critic's gradient to discrete nodes (straight-through Gumbel-softmax). Off by default: "
         "on small tables it biases the discrete conditionals, which then learn from the likelihood alone.",
+    )
+    validation_fraction: float = Field(
+        0.2,
+        ge=0,
+        lt=1,
+        description="Rows held out to pick the epoch whose generators have the best validation likelihood "
+        "(guards small tables against memorisation); 0 trains on every row and keeps the last epoch.",
+    )
+    patience: int | None = Field(
+        40, ge=1, description="Stop when the validation likelihood has not improved for this many epochs (None: never)."
     )
     checkpoint_dir: str | None = Field(None, description="Save the training state here every checkpoint_every epochs.")
     checkpoint_every: int = Field(25, ge=1)
@@ -104,21 +115,40 @@ class DecafGenerator(Generator):
         for node in model.nodes:
             node.adversarial_discrete = c.relax_discrete
         gen_params = [p for m in model.nodes for p in m.parameters()]
-        opt_g = torch.optim.Adam(gen_params, lr=c.lr_generator, betas=(0.5, 0.9))
+        opt_g = torch.optim.AdamW(gen_params, lr=c.lr_generator, betas=(0.5, 0.9), weight_decay=c.weight_decay)
         opt_d = torch.optim.Adam(model.critic.parameters(), lr=c.lr_critic, betas=(0.5, 0.9))
         optimizers = {"generator": opt_g, "critic": opt_d}
         rng = torch.Generator().manual_seed(ctx.seed)
 
+        encoded = torch.tensor(encoder.encode(data), dtype=torch.float32)
+        n_val = int(round(c.validation_fraction * len(data))) if len(data) >= 20 else 0
+        split = torch.randperm(len(data), generator=rng)
+        real_all, val_all = encoded[split[n_val:]], encoded[split[:n_val]]
+        real_blocks = {k: real_all[:, b.start : b.stop] for k, b in encoder.blocks.items()}
+        val_blocks = {k: val_all[:, b.start : b.stop] for k, b in encoder.blocks.items()}
+        n = len(real_all)
+        bs = min(c.batch_size, n)
+
         fingerprint = self._fingerprint(data, ctx)
         start, history, resumed_from = 0, [], None
+        best: dict[str, Any] = {"loss": math.inf, "epoch": 0, "state": None}
         if c.resume and c.checkpoint_dir and has_checkpoint(c.checkpoint_dir):
-            start, history = load_checkpoint(c.checkpoint_dir, model=model, optimizers=optimizers, rng=rng, fingerprint=fingerprint)
+            start, history, extra_t, extra_m = load_checkpoint(
+                c.checkpoint_dir, model=model, optimizers=optimizers, rng=rng, fingerprint=fingerprint
+            )
             resumed_from = start
+            if extra_t:
+                best = {"loss": float(extra_m["best_loss"]), "epoch": int(extra_m["best_epoch"]), "state": extra_t}
+            if extra_m.get("stopped"):
+                start = c.epochs  # the interrupted run had already stopped early: nothing left to train
 
-        real_all = torch.tensor(encoder.encode(data), dtype=torch.float32)
-        real_blocks = {n: real_all[:, b.start : b.stop] for n, b in encoder.blocks.items()}
-        n = len(data)
-        bs = min(c.batch_size, n)
+        def validation_loss() -> float:
+            with torch.no_grad():
+                total = sum(
+                    float(node.supervised_loss(model.parent_input(name, val_blocks, n_val), val_blocks[name]))
+                    for name, node in zip(model.order, model.nodes, strict=True)
+                )
+            return total
 
         for epoch in range(start, c.epochs):
             perm = torch.randperm(n, generator=rng)
@@ -156,6 +186,11 @@ class DecafGenerator(Generator):
                 sums["supervised"] += float(sup.detach())
                 steps += 1
             record = {k: v / max(steps, 1) for k, v in sums.items()}
+            if n_val:
+                record["validation"] = validation_loss()
+                if record["validation"] < best["loss"]:
+                    state = {k: v.detach().clone() for k, v in model.nodes.state_dict().items()}
+                    best = {"loss": record["validation"], "epoch": epoch + 1, "state": state}
             history.append({"epoch": epoch + 1, **record})
             if not all(math.isfinite(v) for v in record.values()):
                 raise DataError(
@@ -168,18 +203,27 @@ class DecafGenerator(Generator):
                     f"adversarial {record['adversarial']:.3f} supervised {record['supervised']:.3f}",
                     file=sys.stderr,
                 )
-            if c.checkpoint_dir and ((epoch + 1) % c.checkpoint_every == 0 or epoch + 1 == c.epochs):
+            stop = bool(n_val and c.patience is not None and epoch + 1 - best["epoch"] >= c.patience)
+            if c.checkpoint_dir and ((epoch + 1) % c.checkpoint_every == 0 or epoch + 1 == c.epochs or stop):
                 save_checkpoint(
                     c.checkpoint_dir, model=model, optimizers=optimizers, rng=rng, epoch=epoch + 1,
                     fingerprint=fingerprint, history=history,
+                    extra_tensors=best["state"], extra_meta={"best_loss": best["loss"], "best_epoch": best["epoch"], "stopped": stop},
                 )
+            if stop:
+                break
 
+        if best["state"] is not None:
+            model.nodes.load_state_dict(best["state"])
         model.eval()
         self.model_, self.encoder_, self.cuts_, self.history_ = model, encoder, cuts, history
         self.table_order_ = table_order
         ctx.report["decaf"] = {
             "epochs": c.epochs,
+            "epochs_trained": history[-1]["epoch"] if history else 0,
             "resumed_from_epoch": resumed_from,
+            "validation_rows": n_val,
+            "best_epoch": best["epoch"] if best["state"] is not None else None,
             "final_losses": history[-1] if history else None,
             "interventions": [
                 {"source": cut.source, "target": cut.target, "mode": cut.mode, "value": _jsonable(cut.value)}
