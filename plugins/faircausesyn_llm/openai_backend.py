@@ -281,7 +281,7 @@ class OpenAIBackend(LLMBackend):
         first: BaseException | None = None
         workers = min(self.config.concurrency, max(1, len(bodies)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="faircausesyn-openai") as pool:
-            futures = {pool.submit(self._one, path, self._payload(b, params, i), abort): i for i, b in enumerate(bodies)}
+            futures = {pool.submit(self._one_or_abort, path, self._payload(b, params, i), abort): i for i, b in enumerate(bodies)}
             for fut in as_completed(futures):
                 i = futures[fut]
                 try:
@@ -306,6 +306,14 @@ class OpenAIBackend(LLMBackend):
                 hint = first.hint
             raise EndpointError(self._redact(msg), hint=hint, partial=results, usage=self.usage)
         return [r if r is not None else Completion("", finish_reason="error") for r in results]
+
+    def _one_or_abort(self, path: str, payload: dict[str, Any], abort: threading.Event) -> Completion:
+        # the failing worker stops the call itself, so no request starts after the failure
+        try:
+            return self._one(path, payload, abort)
+        except (_GiveUp, EndpointError):
+            abort.set()
+            raise
 
     def _one(self, path: str, payload: dict[str, Any], abort: threading.Event) -> Completion:
         key = None
