@@ -113,6 +113,36 @@ def run_cell(dataset: str, seed: int, label: str, threads: int, config: dict[str
     return out
 
 
+def perf(dataset: str, threads_list: list[int], rows: int) -> list[dict[str, Any]]:
+    """Wall and CPU seconds of training the tabular LM (default settings) and of decoding ``rows`` rows."""
+    import torch
+
+    import faircausesyn as fcs
+    from faircausesyn.graph import CausalGraph
+    from faircausesyn.schema import infer_schema
+    from faircausesyn_method.tabular_lm import TabularLM
+
+    df, spec = fcs.load_dataset(dataset)
+    df = df[[c for c in df.columns if c in set(spec.columns)]].dropna().reset_index(drop=True)
+    order = CausalGraph.sfm(spec, columns=list(df.columns)).topological_order()
+    schema = infer_schema(df, spec.column_types)
+    kinds = {c.name: ("discrete" if c.is_discrete else "numeric") for c in schema.columns}
+    out = []
+    for threads in threads_list:
+        torch.set_num_threads(threads)
+        lm = TabularLM(seed=0, threads=threads)
+        w0, c0 = time.perf_counter(), time.process_time()
+        lm.train_table(df[order], order, kinds=kinds)
+        w1, c1 = time.perf_counter(), time.process_time()
+        lm.sample_table(rows, seed=0)
+        w2, c2 = time.perf_counter(), time.process_time()
+        out.append({"dataset": dataset, "threads": threads, "train_rows": len(df), "epochs": lm.config.epochs,
+                    "fit_wall_s": w1 - w0, "fit_cpu_s": c1 - c0, "sample_rows": rows, "sample_wall_s": w2 - w1,
+                    "sample_cpu_s": c2 - c1, "rows_per_s_wall": rows / (w2 - w1), "load_avg_1min": os.getloadavg()[0]})
+        print(json.dumps(out[-1]), flush=True)
+    return out
+
+
 def summarise(rows: list[dict[str, Any]]) -> str:
     """Markdown tables: mean (sd) over seeds per dataset and generator."""
     if not rows:
@@ -164,10 +194,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "results" / "method.jsonl"))
     ap.add_argument("--markdown", default=str(ROOT / "results" / "method.md"))
     ap.add_argument("--summarise-only", action="store_true")
+    ap.add_argument("--perf", action="store_true", help="only time the tabular LM's training and decoding (threads 1 and 2)")
+    ap.add_argument("--perf-rows", type=int, default=5000)
     args = ap.parse_args(argv)
     from faircausesyn.cli.common import parse_config
     from faircausesyn.io import atomic_write_text
 
+    if args.perf:
+        res = [r for ds in args.datasets for r in perf(ds, [1, 2], args.perf_rows)]
+        atomic_write_text(str(ROOT / "results" / "method_perf.json"), json.dumps(res, indent=1))
+        return 0
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     config = parse_config(args.config) if args.config else {}

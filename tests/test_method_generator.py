@@ -133,3 +133,51 @@ def test_listing_plugins_imports_no_torch():
     code = "import sys, faircausesyn as f; f.list_plugins(); f.PluginHost().registry('generator').names(); print('torch' in sys.modules, 'transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_chat_backend_path_through_a_local_endpoint(tmp_path):
+    """backend=openai against a local OpenAI-compatible server whose model writes real-looking rows."""
+    from faircausesyn import LLMBackend
+    from faircausesyn.interfaces import Completion
+    from faircausesyn.testing.llm_server import LLMServer
+    from faircausesyn_method.textrows import rows_to_text
+
+    df, spec = toy_sfm(300, seed=0)
+    schema = infer_schema(df)
+    order = ["age", "sex", "smoker", "stage", "visits", "bmi", "event"]
+
+    class RowWriter(LLMBackend):
+        """A stand-in model: fills numbered rows' '?' with a real row's values, or writes 8 new rows."""
+
+        calls = 0
+
+        def _complete(self, prompts, params):
+            import re
+
+            out = []
+            for p in prompts:
+                RowWriter.calls += 1
+                rng = np.random.default_rng(RowWriter.calls)
+                rows = df.sample(8, random_state=RowWriter.calls).copy()
+                rows["bmi"] = np.round(rows["bmi"] + rng.normal(0, 0.5, 8), 2)  # new rows, not copies
+                lines = rows_to_text(rows, order, schema)
+                task = p.rsplit("user:", 1)[-1]
+                queries = re.findall(r"^(\d+): (.*\?.*)$", task, flags=re.M)
+                if queries:
+                    answer = []
+                    for (num, q), line in zip(queries, lines * 10, strict=False):
+                        filler = dict(kv.split("=", 1) for kv in line.split(", "))
+                        fields = [kv.split("=", 1) for kv in q.split(", ")]
+                        answer.append(f"{num}: " + ", ".join(f"{k}={filler[k] if v == '?' else v}" for k, v in fields))
+                    lines = answer
+                out.append(Completion("\n".join(lines), finish_reason="stop"))
+            return out
+
+    with LLMServer(RowWriter(), model="rows") as server:
+        g = fcs.get_generator(
+            "faircausesyn", seed=0, backend="openai", backend_config={"base_url": server.url, "model": "rows"}, rounds=1, candidates=2, log_path=str(tmp_path / "log.jsonl")
+        ).fit(df, spec)
+        syn = g.sample(60, seed=0)
+    assert len(syn) == 60 and list(syn.columns) == list(df.columns)
+    assert schema.row_problems(syn).eq("").all()
+    assert RowWriter.calls > 0 and g.rounds_[0]["proposed"] >= g.rounds_[0]["valid"] > 0
