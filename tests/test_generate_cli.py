@@ -146,3 +146,24 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     straight = tmp_path / "straight.parquet"
     assert _invoke(*args, "-o", str(straight)).exit_code == 0
     pd.testing.assert_frame_equal(read_output(out), read_output(straight))
+
+
+def test_chunks_on_an_existing_dask_scheduler_equal_the_in_process_table(tmp_path, monkeypatch):
+    """(``--workers N`` goes through the same code with a LocalCluster: tests/test_chunked.py and test_benchmark.py.)"""
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import LocalCluster
+
+    args = ["heart_failure", "--generator", GEN, *FAST, "--rows", "3000", "--chunk-rows", "1000", "--seed", "2", "--quiet"]
+    assert _invoke(*args, "-o", str(tmp_path / "local.parquet")).exit_code == 0
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")
+    try:
+        res = _invoke(*args, "--scheduler", cluster.scheduler_address, "-o", str(tmp_path / "sched.parquet"))
+        assert res.exit_code == 0, res.output
+    finally:
+        cluster.close()
+    local = read_output(tmp_path / "local.parquet")
+    pd.testing.assert_frame_equal(local, read_output(tmp_path / "sched.parquet"))
+    monkeypatch.setenv("FAIRCAUSESYN_DASK_CONNECT_TIMEOUT", "2s")
+    bad = _invoke(*args, "--scheduler", "tcp://127.0.0.1:9", "-o", str(tmp_path / "x.parquet"))
+    assert bad.exit_code == 2 and "cannot reach the Dask scheduler" in bad.output and "fit" not in bad.output
+    assert not (tmp_path / ".x.parquet.partial").exists()

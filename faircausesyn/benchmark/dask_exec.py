@@ -1,5 +1,7 @@
 """Dask execution: a LocalCluster for ``--workers N`` or an existing scheduler for ``--scheduler ADDRESS``.
 
+``FAIRCAUSESYN_DASK_CONNECT_TIMEOUT`` (default ``10s``) bounds the wait for an existing scheduler.
+
 Dask is imported only here and only when a run asks for it. Workers get
 ``OMP_NUM_THREADS=1`` (and friends) so that numeric libraries do not
 oversubscribe the cores, one thread each, and the dashboard on a free port (never a clash).
@@ -49,7 +51,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
 
     if scheduler:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=os.environ.get("FAIRCAUSESYN_DASK_CONNECT_TIMEOUT", "10s"))
         except OSError as exc:
             raise ConfigError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}", hint="check the address, e.g. tcp://host:8786") from None
         try:

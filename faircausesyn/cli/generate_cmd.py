@@ -9,7 +9,9 @@ chunks, a Parquet dataset folder published only when complete (see
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,44 +118,46 @@ def generate_cmd(
         "graph": graph.to_dict() if graph is not None else "sfm",
     }
     run = ChunkedRun(output, rows=rows, chunk_rows=k, seed=seed, no_copies=no_copies, identity=identity) if chunked else None
-    if run is not None:
-        run.prepare(resume=resume)
 
-    # ---- fit (or reuse the checkpointed model of an interrupted run)
-    fitted = run.load_generator() if run is not None and resume else None
-    fit_s = 0.0
-    if fitted is None:
-        if not quiet:
-            console.print(f"fitting [bold]{generator_name}[/] on {len(df)} rows ({constraint.describe()}) ...")
-        t0 = time.perf_counter()
-        generator.fit(df, spec, graph=graph, constraint=constraint, progress=not quiet)
-        fit_s = time.perf_counter() - t0
+    # ---- the Dask client first (an unreachable scheduler fails before any training), then fit and sample
+    from ..benchmark.dask_exec import dask_client
+
+    with dask_client(workers, scheduler) if run is not None else _no_client() as client:
         if run is not None:
-            run.save_generator(generator)
-    else:
-        generator = fitted
-        if not quiet:
-            console.print(f"resuming with the fitted {generator_name} of the interrupted run")
+            run.prepare(resume=resume)
+        fitted = run.load_generator() if run is not None and resume else None
+        fit_s = 0.0
+        if fitted is None:
+            if not quiet:
+                console.print(f"fitting [bold]{generator_name}[/] on {len(df)} rows ({constraint.describe()}) ...")
+            t0 = time.perf_counter()
+            generator.fit(df, spec, graph=graph, constraint=constraint, progress=not quiet)
+            fit_s = time.perf_counter() - t0
+            if run is not None:
+                run.save_generator(generator)
+        else:
+            generator = fitted
+            if not quiet:
+                console.print(f"resuming with the fitted {generator_name} of the interrupted run")
 
-    # ---- sample
-    t0 = time.perf_counter()
-    if run is None:
-        from ..io import write_table
+        t0 = time.perf_counter()
+        if run is None:
+            from ..io import write_table
 
-        frame = generator.sample(rows, seed=chunks[0].seed, no_copies=no_copies)
-        rep = dict(getattr(generator, "sample_report_", {}))
-        write_table(frame, output)
-        summary: dict[str, Any] = {
-            "rows": int(len(frame)),
-            "chunks": 1,
-            "chunks_resumed": 0,
-            "exact_copies": int(rep.get("exact_copies", 0)),
-            "copies_replaced": int(rep.get("copies_replaced", 0)),
-            "exact_copies_left": int(rep.get("exact_copies_left", rep.get("exact_copies", 0))),
-        }
-    else:
-        summary = _run_chunks(run, generator, workers, scheduler, quiet)
-    sample_s = time.perf_counter() - t0
+            frame = generator.sample(rows, seed=chunks[0].seed, no_copies=no_copies)
+            rep = dict(getattr(generator, "sample_report_", {}))
+            write_table(frame, output)
+            summary: dict[str, Any] = {
+                "rows": int(len(frame)),
+                "chunks": 1,
+                "chunks_resumed": 0,
+                "exact_copies": int(rep.get("exact_copies", 0)),
+                "copies_replaced": int(rep.get("copies_replaced", 0)),
+                "exact_copies_left": int(rep.get("exact_copies_left", rep.get("exact_copies", 0))),
+            }
+        else:
+            summary = _run_chunks(run, generator, client, quiet)
+        sample_s = time.perf_counter() - t0
     total_s = time.perf_counter() - t_start
 
     from ..benchmark.resources import library_versions, machine_info, max_rss_bytes
@@ -193,10 +197,13 @@ def generate_cmd(
         )
 
 
-def _run_chunks(run: Any, generator: Any, workers: int | None, scheduler: str | None, quiet: bool) -> dict[str, Any]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+@contextlib.contextmanager
+def _no_client() -> Iterator[None]:
+    yield None
 
-    from ..benchmark.dask_exec import dask_client
+
+def _run_chunks(run: Any, generator: Any, client: Any, quiet: bool) -> dict[str, Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     done_rows = sum(s["rows_asked"] for s in run.done().values())
     with Progress(
@@ -204,8 +211,7 @@ def _run_chunks(run: Any, generator: Any, workers: int | None, scheduler: str | 
         console=console, disable=quiet, transient=False,
     ) as bar:
         task = bar.add_task("sampling", total=run.rows, completed=done_rows)
-        with dask_client(workers, scheduler) as client:
-            result = run.run(generator, client=client, on_chunk=lambda s: bar.advance(task, s["rows_asked"]))
+        result = run.run(generator, client=client, on_chunk=lambda s: bar.advance(task, s["rows_asked"]))
     d = result.to_dict()
     return {k: d[k] for k in ("rows", "chunks", "chunks_resumed", "exact_copies", "copies_replaced", "exact_copies_left")}
 
