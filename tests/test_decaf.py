@@ -58,7 +58,7 @@ def test_remove_direct_cuts_de_and_keeps_other_pathways(sfm):
         {"source": c.source, "target": c.target, "mode": c.mode, "value": c.value} for c in cuts
     ]
     assert [(c.source, c.target, c.mode) for c in cuts] == [("x", "y", "reference")]
-    out = g.sample(20000, seed=1)
+    out = g.sample(60000, seed=1)  # many rows: the estimator's own noise (se ~0.006) stays well below the bounds
     m = _measures(out, spec)
     assert abs(m["DE"]) <= 0.2 * abs(truth["DE"]), (m, truth)
     assert abs(m["IE"] - truth["IE"]) < 0.05, (m, truth)

@@ -42,7 +42,7 @@ def test_preserve_and_remove_direct(sfm):
     df, spec, truth = sfm
     g = get_generator("dowhy_scm", seed=0).fit(df, spec, constraint="remove_direct")
     assert g.fit_report_["dowhy_scm"]["mechanisms"]["y"] == "ClassifierFCM"
-    m = _measures(g.sample(20000, seed=0), spec)
+    m = _measures(g.sample(60000, seed=0), spec)
     assert abs(m["DE"]) <= 0.2 * abs(truth["DE"]), (m, truth)
     assert abs(m["IE"] - truth["IE"]) < 0.05, (m, truth)
     assert abs(m["SE"] - truth["SE"]) < 0.05, (m, truth)
