@@ -137,12 +137,28 @@ def test_listing_plugins_imports_no_torch():
 
 def test_chat_backend_path_through_a_local_endpoint(tmp_path):
     """backend=openai against a local OpenAI-compatible server whose model writes real-looking rows."""
-    from faircausesyn import LLMBackend
-    from faircausesyn.interfaces import Completion
     from faircausesyn.testing.llm_server import LLMServer
-    from faircausesyn_method.textrows import rows_to_text
 
     df, spec = toy_sfm(300, seed=0)
+    schema = infer_schema(df)
+    RowWriter = _row_writer()
+    with LLMServer(RowWriter(), model="rows") as server:
+        g = fcs.get_generator(
+            "faircausesyn", seed=0, backend="openai", backend_config={"base_url": server.url, "model": "rows"}, rounds=1, candidates=2, log_path=str(tmp_path / "log.jsonl")
+        ).fit(df, spec)
+        syn = g.sample(60, seed=0)
+    assert len(syn) == 60 and list(syn.columns) == list(df.columns)
+    assert schema.row_problems(syn).eq("").all()
+    assert RowWriter.calls > 0 and g.rounds_[0]["proposed"] >= g.rounds_[0]["valid"] > 0
+
+
+def _row_writer():
+    """A stand-in chat model (class) that writes rows of the toy table in the row line format."""
+    from faircausesyn import LLMBackend
+    from faircausesyn.interfaces import Completion
+    from faircausesyn_method.textrows import rows_to_text
+
+    df, _ = toy_sfm(300, seed=0)
     schema = infer_schema(df)
     order = ["age", "sex", "smoker", "stage", "visits", "bmi", "event"]
 
@@ -173,11 +189,20 @@ def test_chat_backend_path_through_a_local_endpoint(tmp_path):
                 out.append(Completion("\n".join(lines), finish_reason="stop"))
             return out
 
+
+    return RowWriter
+
+
+def test_llm_augmentation_adds_weighted_rows():
+    from faircausesyn.testing.llm_server import LLMServer
+
+    df, spec = toy_sfm(300, seed=0)
+    RowWriter = _row_writer()
     with LLMServer(RowWriter(), model="rows") as server:
-        g = fcs.get_generator(
-            "faircausesyn", seed=0, backend="openai", backend_config={"base_url": server.url, "model": "rows"}, rounds=1, candidates=2, log_path=str(tmp_path / "log.jsonl")
-        ).fit(df, spec)
-        syn = g.sample(60, seed=0)
-    assert len(syn) == 60 and list(syn.columns) == list(df.columns)
-    assert schema.row_problems(syn).eq("").all()
-    assert RowWriter.calls > 0 and g.rounds_[0]["proposed"] >= g.rounds_[0]["valid"] > 0
+        cfg = TINY | {"epochs": 3, "rounds": 1, "candidates": 1, "critic": False}
+        g = fcs.get_generator("faircausesyn", seed=0, augment="openai", augment_config={"base_url": server.url, "model": "rows"}, augment_per_group=10, **cfg).fit(df, spec)
+    counts = g.fit_report_["augment"]
+    assert isinstance(counts, dict) and RowWriter.calls > 0
+    assert g.fit_report_["lm"]["rows"] >= len(df)
+    syn = g.sample(50, seed=0)
+    assert infer_schema(df).row_problems(syn).eq("").all()
