@@ -4,10 +4,11 @@ One conditional generator per node of the causal graph runs in topological
 order, each fed its parents' (generated) values and its own noise; a WGAN-GP
 critic judges whole rows. Fairness is realised by intervention at sampling
 time: for every edge a constraint cuts, the target's generator receives the
-reference value (e.g. x0 for Y under ``remove_direct``) or an independent draw
+reference level the constraint names (e.g. one fixed level of X for Y under
+``remove_direct``, x0 for the mediators under ``remove_indirect``) or an independent draw
 of the parent (a permutation of the generated column, e.g. Z for X under
 ``remove_spurious``) instead of the row's own parent value. Training uses the
-full graph, so one fitted model serves every constraint's interventions.
+full graph; the cuts only change how rows are drawn.
 
 Training can be checkpointed (``checkpoint_dir``, ``checkpoint_every``) and
 resumed (``resume=True``); all randomness flows from one seeded

@@ -9,7 +9,7 @@ DoWhy as strings, which its auto-assignment treats as categorical.
 Fairness constraints become interventions on edges: the mechanism of each cut
 edge's target is wrapped so that the cut parent's input is replaced, at
 sampling time, by the reference value (``mode="reference"``, e.g. Y generated
-as if X were x0) or by an independent draw of the parent (``mode="independent"``:
+as if every row had the same level of X) or by an independent draw of the parent (``mode="independent"``:
 the generated parent column permuted across rows).
 """
 
