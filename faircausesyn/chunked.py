@@ -11,8 +11,10 @@ While running, everything lives in a hidden work folder beside the output,
 
 - ``_manifest.json``: what is being generated (a fingerprint of data, spec,
   generator and constraint; rows, chunk size, seed, ``no_copies``);
-- ``_generator.pkl``: the fitted generator, so a resumed run samples from the
-  very same model without refitting;
+- ``_probe.json``: a hash of a small probe sample of the fitted generator. No
+  model is written to disk (a pickle would run code on load): a resumed run
+  refits with the same seed, and the probe proves that the refitted model is
+  the model of the interrupted run before any chunk is drawn;
 - ``part-00000.parquet`` ... : finished chunks, each written atomically, with
   ``_part-00000.json`` (its row and copy counts) written after it. A part
   without its ``.json`` is unfinished and is drawn again on resume.
@@ -30,7 +32,6 @@ import contextlib
 import hashlib
 import json
 import os
-import pickle
 import shutil
 import time
 import uuid
@@ -52,7 +53,9 @@ if TYPE_CHECKING:
 #: Default rows per chunk: about 100 MB of pandas memory for 20 numeric columns.
 DEFAULT_CHUNK_ROWS = 100_000
 MANIFEST = "_manifest.json"
-GENERATOR_FILE = "_generator.pkl"
+PROBE_FILE = "_probe.json"
+PROBE_ROWS = 64
+PROBE_SEED = 0x9E3779B1
 SUCCESS = "_SUCCESS"
 OUTPUT_SUFFIXES = (".parquet", ".pq", ".csv")
 
@@ -183,8 +186,8 @@ class ChunkedRun:
 
         run = ChunkedRun("out.parquet", rows=10**6, chunk_rows=10**5, seed=0, identity={...})
         run.prepare(resume=True)
-        gen = run.load_generator() or fit_a_generator()
-        run.save_generator(gen)
+        gen = fit_a_generator()        # same data, settings and seed as before
+        run.verify_probe(gen)          # refuses a refit that is not the interrupted run's model
         result = run.run(gen)          # or run.run(gen, client=dask_client)
     """
 
@@ -254,30 +257,41 @@ class ChunkedRun:
         work.mkdir(parents=True)
         atomic_write_text(work / MANIFEST, json.dumps(self.manifest, indent=2))
 
-    def load_generator(self) -> Generator | None:
-        """The fitted generator checkpointed by an earlier attempt of this run, if any."""
-        path = self.work_dir / GENERATOR_FILE
+    @staticmethod
+    def probe(generator: Generator) -> str:
+        """A hash of a small sample of ``generator`` drawn with a fixed seed (its fingerprint)."""
+        from .privacy import row_hashes_unsorted
+
+        sample = generator.sample(PROBE_ROWS, seed=PROBE_SEED)
+        return hashlib.sha256(row_hashes_unsorted(sample).tobytes()).hexdigest()
+
+    def record_probe(self, generator: Generator) -> None:
+        """Record the fitted generator's probe hash, so that a resumed run can check its refit."""
+        atomic_write_text(self.work_dir / PROBE_FILE, json.dumps({"probe": self.probe(generator)}))
+
+    def verify_probe(self, generator: Generator) -> None:
+        """Raise :class:`CheckpointError` unless ``generator`` (refitted) matches the interrupted run's model.
+
+        A run interrupted before its probe was recorded has drawn no chunk, so the
+        new probe is simply recorded.
+        """
+        path = self.work_dir / PROBE_FILE
         if not path.is_file():
-            return None
+            self.record_probe(generator)
+            return
         try:
-            with path.open("rb") as fh:
-                return pickle.load(fh)
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure means an unusable checkpoint
+            recorded = json.loads(path.read_text(encoding="utf-8"))["probe"]
+        except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
             raise CheckpointError(
-                f"the checkpointed generator {str(path)!r} cannot be loaded: {type(exc).__name__}: {exc}",
+                f"the probe {str(path)!r} of the interrupted run is corrupted ({exc})",
                 hint="run again without --resume to start afresh",
             ) from None
-
-    def save_generator(self, generator: Generator) -> bool:
-        """Checkpoint the fitted generator (atomically); False when it cannot be pickled."""
-        path = self.work_dir / GENERATOR_FILE
-        try:
-            data = pickle.dumps(generator, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:  # noqa: BLE001 - an unpicklable model: resume then refits with the same seed
-            return False
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data)
-        return True
+        if recorded != self.probe(generator):
+            raise CheckpointError(
+                "cannot resume: refitting with the same seed did not reproduce the model of the interrupted run "
+                "(the generator is not deterministic under its seed here)",
+                hint="run again without --resume to start afresh",
+            )
 
     def done(self) -> dict[int, dict[str, Any]]:
         """Stats of the finished chunks (those with both their part file and their stats)."""
@@ -356,7 +370,7 @@ class ChunkedRun:
             _replace(work / self.chunks[0].name, self.out)
             shutil.rmtree(work, ignore_errors=True)
         else:
-            (work / GENERATOR_FILE).unlink(missing_ok=True)
+            (work / PROBE_FILE).unlink(missing_ok=True)
             atomic_write_text(work / SUCCESS, json.dumps({k: v for k, v in result.to_dict().items() if k != "chunk_stats"}, indent=2))
             _publishable(work)
             _replace(work, self.out)

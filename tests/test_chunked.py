@@ -95,16 +95,20 @@ def test_no_copies_removes_exact_copies(tmp_path):
 def test_resume_checks_the_settings(tmp_path):
     run = ChunkedRun(tmp_path / "o.parquet", rows=500, chunk_rows=100, seed=0, identity={"g": "a"})
     run.prepare()
-    run.save_generator(_fitted())
+    run.record_probe(_fitted())
     other = ChunkedRun(tmp_path / "o.parquet", rows=500, chunk_rows=100, seed=1, identity={"g": "a"})
     with pytest.raises(CheckpointError, match="seed"):
         other.prepare(resume=True)
     same = ChunkedRun(tmp_path / "o.parquet", rows=500, chunk_rows=100, seed=0, identity={"g": "a"})
     same.prepare(resume=True)
-    assert isinstance(same.load_generator(), BootstrapGenerator)
+    same.verify_probe(_fitted())  # the same fit reproduces the probe
+    other_model = _fitted(seed=3)  # another model (fitted on other rows)
+    with pytest.raises(CheckpointError, match="did not reproduce"):
+        same.verify_probe(other_model)
     fresh = ChunkedRun(tmp_path / "o.parquet", rows=500, chunk_rows=100, seed=1, identity={"g": "a"})
     fresh.prepare(resume=False)  # without --resume an old unfinished run is discarded
-    assert fresh.load_generator() is None
+    assert not (fresh.work_dir / "_probe.json").exists()
+    assert not list(fresh.work_dir.glob("*.pkl"))
     with pytest.raises(DataError):
         ChunkedRun(tmp_path / "o.txt", rows=5)
     with pytest.raises(DataError, match="does not exist"):
@@ -120,11 +124,9 @@ SCRIPT = textwrap.dedent(
     out, resume, delay = sys.argv[1], sys.argv[2] == "1", float(sys.argv[3])
     run = ChunkedRun(out, rows=2000, chunk_rows=100, seed=11, identity={"toy": 300})
     run.prepare(resume=resume)
-    gen = run.load_generator() if resume else None
-    if gen is None:
-        df, spec = _toy(300, seed=0)
-        gen = BootstrapGenerator(seed=0, delay_s=delay).fit(df, spec)
-        run.save_generator(gen)
+    df, spec = _toy(300, seed=0)
+    gen = BootstrapGenerator(seed=0, delay_s=delay).fit(df, spec)
+    run.verify_probe(gen) if resume else run.record_probe(gen)
     res = run.run(gen)
     print(res.rows, res.chunks_resumed)
     """

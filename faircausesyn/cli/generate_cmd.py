@@ -125,20 +125,15 @@ def generate_cmd(
     with dask_client(workers, scheduler) if run is not None else _no_client() as client:
         if run is not None:
             run.prepare(resume=resume)
-        fitted = run.load_generator() if run is not None and resume else None
-        fit_s = 0.0
-        if fitted is None:
-            if not quiet:
-                console.print(f"fitting [bold]{generator_name}[/] on {len(df)} rows ({constraint.describe()}) ...")
-            t0 = time.perf_counter()
-            generator.fit(df, spec, graph=graph, constraint=constraint, progress=not quiet)
-            fit_s = time.perf_counter() - t0
-            if run is not None:
-                run.save_generator(generator)
-        else:
-            generator = fitted
-            if not quiet:
-                console.print(f"resuming with the fitted {generator_name} of the interrupted run")
+        if not quiet:
+            verb = "refitting" if run is not None and resume else "fitting"
+            console.print(f"{verb} [bold]{generator_name}[/] on {len(df)} rows ({constraint.describe()}) ...")
+        t0 = time.perf_counter()
+        generator.fit(df, spec, graph=graph, constraint=constraint, progress=not quiet)
+        fit_s = time.perf_counter() - t0
+        if run is not None:
+            # No model is stored on disk: a resumed run refits with the same seed and must reproduce the probe.
+            run.verify_probe(generator) if resume else run.record_probe(generator)
 
         t0 = time.perf_counter()
         if run is None:
