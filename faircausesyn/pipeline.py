@@ -282,7 +282,7 @@ class Pipeline:
             graph = g
         elif isinstance(g, GraphProvider):
             graph = g.provide(train, spec)
-        elif isinstance(g, str) and g.lower().endswith(".json") and Path(g).is_file():
+        elif isinstance(g, str) and Path(g).suffix.lower() in (".json", ".yaml", ".yml", ".dot", ".gv") and Path(g).is_file():
             graph = CausalGraph.from_file(g)
         elif isinstance(g, str):
             if g == "sfm" and "sfm" not in self.host.registry("graph_provider"):
@@ -290,7 +290,7 @@ class Pipeline:
             else:
                 graph = self.host.create("graph_provider", g).provide(train, spec)
         else:
-            raise ConfigError(f"graph must be a provider name, a GraphProvider, a CausalGraph or a JSON path, got {type(g).__name__}")
+            raise ConfigError(f"graph must be a provider name, a GraphProvider, a CausalGraph or a graph file (.json, .yaml, .dot), got {type(g).__name__}")
         graph.validate(spec, columns=columns)
         return graph
 
