@@ -64,9 +64,15 @@ def demo_cmd(dataset: str, generator: str, constraint: str, rows: int | None, se
         )
     out.print(table)
     flat = result.flat_metrics()
-    for key in ("fidelity.overall", "detection.auc", "utility.tstr_auc_gb", "utility.trtr_auc_gb"):
-        if key in flat and flat[key] is not None:
-            out.print(f"{key}: {flat[key]:.3f}")
+    labels = {
+        "fidelity/quality_score": "fidelity (SDMetrics quality, 1 is best)",
+        "detection/detection_auc": "detection AUC (0.5 is best)",
+        "utility/gbm_tstr_auc": "utility: AUC trained on synthetic, tested on real holdout",
+        "utility/gbm_trtr_auc": "utility: AUC trained on real, tested on real holdout",
+    }
+    for key, label in labels.items():
+        if flat.get(key) is not None:
+            out.print(f"{label}: {flat[key]:.3f}")
     t = result.timings
     out.print(f"fit {t['fit_s']:.1f} s, sample {t['sample_s']:.2f} s, exact copies of real rows: {result.sample_report.get('exact_copies', 0)}")
     write_table(result.synthetic, folder / "synthetic.csv")
