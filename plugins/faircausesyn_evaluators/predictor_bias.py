@@ -55,6 +55,10 @@ class PredictorBias(Evaluator):
     ``<M>_pred_real`` and ``<M>_pred_synthetic`` (M in TV, DE, IE, SE),
     ``<M>_bias_reduction`` = 1 - |M_synthetic| / |M_real| (positive: the
     predictor trained on synthetic data is less biased along that pathway),
+    ``DE_exact_pred_<src>`` and ``DE_exact_bias_reduction``: the predictor's
+    ctf-DE computed without estimation, because the predictor is a known
+    function f: the mean of f(x1, z, w) - f(x0, z, w) over the holdout's x0 rows
+    (far less noisy than the estimated DE on a small holdout),
     and the predictors' AUC (binary Y) or R^2. With ``fair_predictor``, a
     penalised predictor trained on the real rows (penalty ``lambda`` on its DE,
     IE and SE except ``business_necessity`` pathways) over the ``lambdas`` grid:
@@ -97,10 +101,23 @@ class PredictorBias(Evaluator):
         details = {"holdout": split.note, "rows_test": len(test), "model": c.model}
         decs = {}
         metrics: list[Metric] = []
+        # The predictor is a known function f(x, z, w), so its ctf-DE on the holdout needs no estimation:
+        # E[f(x1, Z, W) - f(x0, Z, W) | x0] over the holdout's x0 rows (W there is W_{x0}).
+        x_test = spec.x_indicator(test)
+        x0_rows = test[x_test == 0].reset_index(drop=True)
+        flipped = x0_rows.copy()
+        flipped[spec.sensitive] = spec.level_value(test[spec.sensitive], "x1")
+        exact_de: dict[str, float] = {}
         for src, frame in (("real", train), ("synthetic", syn)):
-            pred = fit_predict(c.model, binary, c.seed, enc.transform(frame), frame[spec.outcome].to_numpy(dtype=float), enc.transform(test))
+            stacked = enc.transform(test), enc.transform(flipped), enc.transform(x0_rows)
+            out = fit_predict(c.model, binary, c.seed, enc.transform(frame), frame[spec.outcome].to_numpy(dtype=float), np.vstack(stacked))
+            pred = out[: len(test)]
+            exact_de[src] = float(np.mean(out[len(test) : len(test) + len(x0_rows)] - out[len(test) + len(x0_rows) :])) if len(x0_rows) else 0.0
             decs[src] = decompose_prediction(pred)
             metrics.append(Metric(f"{score_name}_pred_{src}", score(pred), goal="max", details=details))
+            metrics.append(Metric(f"DE_exact_pred_{src}", exact_de[src], details={"rows_x0": len(x0_rows), "how": "mean of f(x1,z,w) - f(x0,z,w) over holdout x0 rows"}))
+        red = 1.0 - abs(exact_de["synthetic"]) / abs(exact_de["real"]) if abs(exact_de["real"]) > 1e-12 else 0.0
+        metrics.append(Metric("DE_exact_bias_reduction", red, details={"real": exact_de["real"], "synthetic": exact_de["synthetic"]}))
         for m in EFFECTS:
             eff = {src: (decs[src][m].estimate if decs[src] is not None else 0.0) for src in decs}
             for src in ("real", "synthetic"):
