@@ -189,7 +189,7 @@ def test_killed_run_completes_without_rerunning_finished_cells(toy_files):
 
 
 def test_dask_local_cluster_gives_the_in_process_results(toy_files, monkeypatch):
-    pytest.importorskip("dask.distributed")
+    __import__("dask.distributed")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
     path = _config(toy_files)
     res = CliRunner().invoke(cli, ["benchmark", str(path), "-o", str(toy_files / "dask"), "--workers", "2", "--quiet"])

@@ -150,7 +150,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
 
 def test_chunks_on_an_existing_dask_scheduler_equal_the_in_process_table(tmp_path, monkeypatch):
     """(``--workers N`` goes through the same code with a LocalCluster: tests/test_chunked.py and test_benchmark.py.)"""
-    pytest.importorskip("dask.distributed")
+    __import__("dask.distributed")
     from dask.distributed import LocalCluster
 
     args = ["heart_failure", "--generator", GEN, *FAST, "--rows", "3000", "--chunk-rows", "1000", "--seed", "2", "--quiet"]
