@@ -12,7 +12,9 @@ def render() -> str:
     """The Markdown CLI reference of every command."""
     from .main import cli
 
-    ctx = click.Context(cli, info_name="faircausesyn", terminal_width=100, max_content_width=100)
+    # The same settings as a real invocation (click caches each command's help option on first use).
+    settings = {"terminal_width": 100, "max_content_width": 100, "help_option_names": cli.context_settings.get("help_option_names", ["--help"])}
+    ctx = click.Context(cli, info_name="faircausesyn", **settings)
     parts = [
         "# CLI reference",
         "",
@@ -26,7 +28,7 @@ def render() -> str:
     ]
     for name in sorted(cli.list_commands(ctx)):
         cmd = cli.get_command(ctx, name)
-        sub = click.Context(cmd, info_name=name, parent=ctx, terminal_width=100, max_content_width=100)
+        sub = click.Context(cmd, info_name=name, parent=ctx, **settings)
         parts += ["", f"## `faircausesyn {name}`", "", "```text", cmd.get_help(sub), "```"]
     return "\n".join(parts) + "\n"
 
