@@ -108,6 +108,15 @@ def test_read_options_and_errors(tmp_path):
         read_table(tmp_path / "bin.csv")
 
 
+def test_atomic_write_gives_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "x.csv")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "x.csv").stat().st_mode & 0o777 == 0o644
+
+
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "out.csv"
     with pytest.raises(RuntimeError):
