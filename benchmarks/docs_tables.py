@@ -37,7 +37,6 @@ def render(summary: pd.DataFrame) -> str:
     """One Markdown section per dataset: real measures, then a row per generator x constraint."""
     out = []
     for ds, part in summary.groupby("dataset", sort=False):
-        real = part.set_index("metric")
         def real_mean(metric: str) -> float:
             rows = part[part.metric == metric]
             return float(rows["mean"].mean()) if len(rows) else float("nan")
@@ -52,7 +51,6 @@ def render(summary: pd.DataFrame) -> str:
             vals = [fmt(idx["mean"].get(m, float("nan")), idx["std"].get(m, float("nan"))) for m, _ in COLUMNS]
             out.append(f"| {gen} | {con} | " + " | ".join(vals) + " |")
         out.append("")
-        del real
     return "\n".join(out)
 
 
