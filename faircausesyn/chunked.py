@@ -362,7 +362,6 @@ class ChunkedRun:
             chunk_stats=stats,
         )
         work = self.work_dir
-        _publishable(work)
         if self.format == "csv":
             self._write_csv()
             shutil.rmtree(work, ignore_errors=True)
@@ -372,7 +371,6 @@ class ChunkedRun:
         else:
             (work / PROBE_FILE).unlink(missing_ok=True)
             atomic_write_text(work / SUCCESS, json.dumps({k: v for k, v in result.to_dict().items() if k != "chunk_stats"}, indent=2))
-            _publishable(work)
             _replace(work, self.out)
         return result
 
@@ -384,18 +382,6 @@ class ChunkedRun:
                 frame = pq.read_table(self.work_dir / chunk.name).to_pandas()
                 frame.to_csv(fh, index=False, header=(i == 0))
                 del frame
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.out, 0o666 & ~umask)
-
-
-def _publishable(folder: Path) -> None:
-    """Give the work folder's files the usual permissions (temporary files are created owner-only)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    for f in folder.iterdir():
-        with contextlib.suppress(OSError):
-            os.chmod(f, 0o666 & ~umask)
 
 
 def _replace(src: Path, dst: Path) -> None:

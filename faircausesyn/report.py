@@ -309,26 +309,13 @@ def build_page(records: list[dict[str, Any]], title: str = "faircausesyn report"
     return f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width,initial-scale=1'><title>{_esc(title)}</title><style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n"
 
 
-def readable(path: Path) -> Path:
-    """Give a file written through a private temporary file the usual permissions (0666 less the umask)."""
-    import os
-
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(path, 0o666 & ~umask)
-    except OSError:
-        pass
-    return path
-
-
 def render_benchmark_html(records: list[dict[str, Any]], path: str | Path, title: str = "benchmark") -> Path:
     """Write the benchmark report page for ``records`` to ``path`` (atomically); returns the path."""
     from .io import atomic_write_text
 
     p = Path(path)
     atomic_write_text(p, build_page(list(records), title=f"faircausesyn benchmark: {title}"))
-    return readable(p)
+    return p
 
 
 def evaluation_record(results: Any, *, dataset: str | None = None, generator: str = "synthetic") -> dict[str, Any]:
@@ -376,4 +363,4 @@ def render_evaluation_html(results: Any, path: str | Path, *, title: str | None 
     record = evaluation_record(results, dataset=dataset, generator=generator)
     p = Path(path)
     atomic_write_text(p, build_page([record], title=title or f"faircausesyn evaluation: {record['dataset']}"))
-    return readable(p)
+    return p

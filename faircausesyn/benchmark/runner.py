@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .cell import run_cell
+from .cell import cell_identity, run_cell
 from .config import BenchmarkConfig
 from .results import ResultsStore
 
@@ -158,9 +158,7 @@ def run_benchmark(
             indent=2,
         ),
     )
-    from ..report import readable
 
-    readable(out / "run.json")
     return summary
 
 
@@ -185,10 +183,8 @@ def write_outputs(config: BenchmarkConfig | None, out_dir: str | Path, *, report
         frame.to_csv(tmp, index=False)
     title = config.name if config is not None else "benchmark"
     atomic_write_text(out / "summary.md", summary_markdown(records, title=title))
-    from ..report import readable, render_benchmark_html
+    from ..report import render_benchmark_html
 
-    readable(out / "summary.csv")
-    readable(out / "summary.md")
     if report:
         render_benchmark_html(records, out / "report.html", title=title)
     return records
@@ -196,13 +192,7 @@ def write_outputs(config: BenchmarkConfig | None, out_dir: str | Path, *, report
 
 def _lost_cell(cell: dict[str, Any], exc: BaseException) -> dict[str, Any]:
     return {
-        "key": cell["key"],
-        "benchmark": cell.get("benchmark"),
-        "dataset": cell["dataset"]["name"],
-        "generator": cell["generator"]["label"],
-        "constraint": cell["constraint"]["name"],
-        "seed": cell["seed"],
-        "cell": cell,
+        **cell_identity(cell),
         "status": "error",
         "error": f"the worker running this cell was lost: {type(exc).__name__}: {exc}",
     }
