@@ -61,6 +61,19 @@ def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
+def cell_identity(cell: dict[str, Any]) -> dict[str, Any]:
+    """The fields that name a cell in ``results.jsonl`` (its key, dataset, generator, constraint, seed, config)."""
+    return {
+        "key": cell["key"],
+        "benchmark": cell.get("benchmark"),
+        "dataset": cell["dataset"]["name"],
+        "generator": cell["generator"]["label"],
+        "constraint": cell["constraint"]["name"],
+        "seed": cell["seed"],
+        "cell": cell,
+    }
+
+
 def run_cell(cell: dict[str, Any], progress: bool = False) -> dict[str, Any]:
     """Run one cell and return its record (``status`` ok / error / unsupported); never raises for a cell's own failure."""
     for k, v in WORKER_ENV.items():
@@ -77,13 +90,7 @@ def run_cell(cell: dict[str, Any], progress: bool = False) -> dict[str, Any]:
     started = _now()
     t0 = time.perf_counter()
     record: dict[str, Any] = {
-        "key": cell["key"],
-        "benchmark": cell.get("benchmark"),
-        "dataset": cell["dataset"]["name"],
-        "generator": cell["generator"]["label"],
-        "constraint": cell["constraint"]["name"],
-        "seed": cell["seed"],
-        "cell": cell,
+        **cell_identity(cell),
         "started_at": started,
         "worker": {"host": platform.node(), "pid": os.getpid()},
     }

@@ -28,6 +28,7 @@ from .prompting import (
     LogTarget,
     PromptLog,
     answer_rows,
+    call_report,
     _Caller,
     _document,
     _final_check,
@@ -196,17 +197,7 @@ def augment_rows(
         group_reports.append({"group": cond, "real_size": int(g["size"]), "asked": asked, "kept": len(kept)})
     frame = _final_check(rows_frame(out_rows, schema.names), schema, counts)
     frame = schema.conform(frame.reset_index(drop=True))
-    seconds = time.perf_counter() - t0
-    report = counts.to_dict()
-    report.update(
-        returned=int(len(frame)),
-        prompt_tokens=caller.prompt_tokens,
-        completion_tokens=caller.completion_tokens,
-        calls=caller.calls,
-        seconds=round(seconds, 3),
-        rows_per_s=round(counts.valid / seconds, 4) if seconds > 0 else None,
-        groups=group_reports,
-    )
+    report = call_report(frame, counts, caller, t0, groups=group_reports)
     caller.log({"purpose": "augment_rows: summary", "report": report})
     return frame, report
 

@@ -528,17 +528,7 @@ def propose_rows_chat(
     frame = rows_frame(accepted, schema.names)
     frame = _final_check(frame, schema, counts)
     frame = schema.conform(frame.head(n).reset_index(drop=True)) if len(frame) else schema.conform(frame)
-    seconds = time.perf_counter() - t0
-    report = counts.to_dict()
-    report.update(
-        returned=int(len(frame)),
-        prompt_tokens=caller.prompt_tokens,
-        completion_tokens=caller.completion_tokens,
-        calls=caller.calls,
-        seconds=round(seconds, 3),
-        rows_per_s=round(counts.valid / seconds, 4) if seconds > 0 else None,
-        stages=stage_counts,
-    )
+    report = call_report(frame, counts, caller, t0, stages=stage_counts)
     plog({"purpose": "propose_rows_chat: summary", "report": report})
     return frame, report
 
@@ -706,3 +696,19 @@ def _complete_context_stage(caller: _Caller, system: str, stage: Stage, seeds: p
         kept.append({**rows[i], **values})
     sc["valid"] += len(kept)
     return kept
+
+
+def call_report(frame: pd.DataFrame, counts: Any, caller: Any, t0: float, **extra: Any) -> dict[str, Any]:
+    """The summary of one proposal or augmentation call: row counts, tokens, calls, time, rows/s."""
+    seconds = time.perf_counter() - t0
+    report = counts.to_dict()
+    report.update(
+        returned=int(len(frame)),
+        prompt_tokens=caller.prompt_tokens,
+        completion_tokens=caller.completion_tokens,
+        calls=caller.calls,
+        seconds=round(seconds, 3),
+        rows_per_s=round(counts.valid / seconds, 4) if seconds > 0 else None,
+        **extra,
+    )
+    return report
