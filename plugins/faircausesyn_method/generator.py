@@ -32,7 +32,7 @@ from .critic import Critic
 from .loop import FairnessLoop, LoopSettings, measure
 from .tabular_lm import TabularLM, TokenCut
 
-LM_KEYS = ("n_layer", "n_embd", "n_head", "dropout", "n_bins", "epochs", "patience", "val_fraction", "lr", "weight_decay", "train_batch_size", "temperature", "init_from", "threads")
+LM_KEYS = ("n_layer", "n_embd", "n_head", "dropout", "n_bins", "epochs", "max_steps", "patience", "val_fraction", "lr", "weight_decay", "train_batch_size", "temperature", "init_from", "threads")
 
 
 class FairCauseSynConfig(GeneratorConfig):
@@ -47,6 +47,7 @@ class FairCauseSynConfig(GeneratorConfig):
     dropout: float = 0.1
     n_bins: int = 20
     epochs: int = 80
+    max_steps: int = 2500
     patience: int = 25
     val_fraction: float = 0.0
     lr: float = 1e-3

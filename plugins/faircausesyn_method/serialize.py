@@ -2,8 +2,11 @@
 
 A row is serialised in a fixed column order (the graph's topological order, so
 that decoding follows the causal order) as ``"sex 1 | age 63 | ... | DEATH_EVENT 0"``.
-The token sequence of a row is ``<bos> c1 v1 c2 v2 ... cK vK <eos>``: one token per
-column name and one per value. A value token is a (column, category) pair for a
+The token sequence of a row is ``<bos> v1 v2 ... vK <eos>``: one token per value,
+in the fixed column order. Value tokens are column-specific, and position
+embeddings say which column comes next, so column-name tokens would add nothing
+but length (they doubled the cost of training and decoding). A value token is a
+(column, category) pair for a
 discrete column, or a (column, quantile bin) pair for a numeric one. A numeric
 bin is decoded by drawing one of the training values that fell into it, so the
 marginals of numeric columns are reproduced and out-of-range values are
@@ -27,6 +30,8 @@ from faircausesyn.errors import CheckpointError, DataError
 SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>")
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 FIELD_SEP = " | "
+#: version 2: sequences hold value tokens only (version 1 interleaved column-name tokens)
+VOCAB_FORMAT = "faircausesyn-tabular-vocab/2"
 
 
 def _py(v: Any) -> Any:
@@ -50,7 +55,6 @@ class ColumnVocab:
 
     name: str
     kind: str
-    col_id: int
     first_id: int
     words: list[str]
     values: list[Any] = field(default_factory=list)
@@ -160,7 +164,7 @@ class ColumnVocab:
 
 
 class TableVocab:
-    """The vocabulary of a table: special tokens, one token per column name, value tokens.
+    """The vocabulary of a table: special tokens and each column's value tokens.
 
     Build it with :meth:`build` from a DataFrame and a column order; save and
     load it as JSON (:meth:`to_dict` / :meth:`from_dict`).
@@ -178,8 +182,8 @@ class TableVocab:
 
     @property
     def seq_len(self) -> int:
-        """Length of a full row's token sequence: bos, two tokens per column, eos."""
-        return 2 * len(self.columns) + 2
+        """Length of a full row's token sequence: bos, one value token per column, eos."""
+        return len(self.columns) + 2
 
     @classmethod
     def build(
@@ -209,8 +213,6 @@ class TableVocab:
             s = data[name]
             kind = kinds.get(name) or ("numeric" if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) else "discrete")
             has_nan = bool(s.isna().any())
-            col_id = next_id
-            next_id += 1
             nonnull = s.dropna()
             if len(nonnull) == 0:
                 raise DataError(f"column {name!r} has no values to build a vocabulary from")
@@ -219,7 +221,7 @@ class TableVocab:
                 words = [_word(v) for v in values]
                 if len(set(words)) != len(words):
                     raise DataError(f"column {name!r} has categories that differ only in spaces or '|'", hint="recode them")
-                cv = ColumnVocab(name, "discrete", col_id, next_id, words, values=values, nan=has_nan)
+                cv = ColumnVocab(name, "discrete", next_id, words, values=values, nan=has_nan)
             else:
                 vals = np.sort(nonnull.to_numpy(dtype=float))
                 uniq = np.unique(vals)
@@ -241,7 +243,6 @@ class TableVocab:
                 cv = ColumnVocab(
                     name,
                     "numeric",
-                    col_id,
                     next_id,
                     words,
                     edges=[float(e) for e in edges],
@@ -261,16 +262,15 @@ class TableVocab:
         out = np.empty((n, self.seq_len), dtype=np.int64)
         out[:, 0] = BOS
         for i, c in enumerate(self.columns):
-            out[:, 2 * i + 1] = c.col_id
-            out[:, 2 * i + 2] = c.encode(data[c.name])
+            out[:, i + 1] = c.encode(data[c.name])
         out[:, -1] = EOS
         return out
 
     def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-        """A table from a full token matrix (value tokens at positions 2, 4, ...)."""
+        """A table from a full token matrix (column ``i``'s value token at position ``i + 1``)."""
         cols = {}
         for i, c in enumerate(self.columns):
-            cols[c.name] = c.decode(tokens[:, 2 * i + 2], rng)
+            cols[c.name] = c.decode(tokens[:, i + 1], rng)
         return pd.DataFrame(cols)
 
     def value_mask(self) -> np.ndarray:
@@ -305,7 +305,7 @@ class TableVocab:
                 if partial and i == len(fields) - 1:
                     break
                 raise DataError(f"column {col.name!r} has no value in {line!r}")
-            toks += [col.col_id, col.encode_word(word)]
+            toks.append(col.encode_word(word))
         if not partial and len(fields) != len(self.columns):
             raise DataError(f"the row has {len(fields)} fields, expected {len(self.columns)}")
         if not partial:
@@ -325,13 +325,12 @@ class TableVocab:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the whole vocabulary."""
         return {
-            "format": "faircausesyn-tabular-vocab/1",
+            "format": VOCAB_FORMAT,
             "specials": list(SPECIALS),
             "columns": [
                 {
                     "name": c.name,
                     "kind": c.kind,
-                    "col_id": c.col_id,
                     "first_id": c.first_id,
                     "words": c.words,
                     "values": [_py(v) for v in c.values],
@@ -349,8 +348,8 @@ class TableVocab:
     def from_dict(cls, data: dict[str, Any]) -> TableVocab:
         """Inverse of :meth:`to_dict`; a malformed dict raises :class:`CheckpointError`."""
         try:
-            if data.get("format") != "faircausesyn-tabular-vocab/1":
-                raise ValueError(f"unknown format {data.get('format')!r}")
+            if data.get("format") != VOCAB_FORMAT:
+                raise ValueError(f"format {data.get('format')!r} is not {VOCAB_FORMAT!r} (written by another version)")
             return cls([ColumnVocab(**c) for c in data["columns"]])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CheckpointError(f"the vocabulary file is malformed: {exc}", hint="delete the checkpoint and fit again") from None
