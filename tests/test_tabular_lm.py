@@ -174,6 +174,29 @@ def test_save_load_same_samples_and_corruption(trained, tmp_path):
         TabularLM().load(tmp_path / "missing")
 
 
+def test_checkpoint_of_another_format_is_refused(trained, tmp_path):
+    import shutil
+
+    _, d = trained
+    old = tmp_path / "old"
+    shutil.copytree(d, old)
+    state = json.loads((old / "state.json").read_text())
+    state["format"] = "faircausesyn-tabular-lm/1"  # interleaved column-name tokens: unusable now
+    (old / "state.json").write_text(json.dumps(state))
+    with pytest.raises(CheckpointError, match="format"):
+        TabularLM().load(old)
+
+
+def test_max_steps_caps_training(toy):
+    df, _ = toy
+    lm = TabularLM(**(TINY | {"val_fraction": 0.0, "epochs": 50, "train_batch_size": 16, "max_steps": 7}))
+    lm.train_table(df, ORDER, kinds={"stage": "discrete", "sex": "discrete"})
+    assert lm.train_report_["steps"] == 7 and lm.train_report_["epochs"] == 1
+    full = TabularLM(**(TINY | {"val_fraction": 0.0, "epochs": 2, "train_batch_size": 128}))
+    full.train_table(df, ORDER, kinds={"stage": "discrete", "sex": "discrete"})
+    assert full.train_report_["steps"] == 2 * -(-len(df) // 128) and full.train_report_["epochs"] == 2
+
+
 def test_fine_tune_from_local_checkpoint(trained, toy, tmp_path):
     from transformers import GPT2Config, GPT2LMHeadModel
 
