@@ -46,7 +46,7 @@ class FairCauseSynConfig(GeneratorConfig):
     n_head: int = 4
     dropout: float = 0.1
     n_bins: int = 20
-    epochs: int = 80
+    epochs: int = 40
     max_steps: int = 2500
     patience: int = 25
     val_fraction: float = 0.0

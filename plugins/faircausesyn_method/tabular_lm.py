@@ -60,7 +60,9 @@ class TabularLMConfig(LLMBackendConfig):
     n_head: int = 4
     dropout: float = 0.1
     n_bins: int = 20
-    epochs: int = 80
+    #: 40: on the shipped 220-440-row tables the held-out NLL is lower than at 80 epochs, where the
+    #: model memorises Y given W (held-out NLL of Y worse than its marginal's)
+    epochs: int = 40
     #: cap on optimizer steps: small tables train all ``epochs``; a large table (where an epoch is
     #: many steps) stops at the cap, which keeps training time bounded as rows grow
     max_steps: int = 2500
