@@ -170,6 +170,8 @@ def perf(dataset: str, threads_list: list[int], rows: int) -> list[dict[str, Any
     schema = infer_schema(df, spec.column_types)
     kinds = {c.name: ("discrete" if c.is_discrete else "numeric") for c in schema.columns}
     out = []
+    # warm-up: library imports and first-call allocations are not the backend's cost
+    TabularLM(seed=0, epochs=1).train_table(df[order], order, kinds=kinds).sample_table(10, seed=0)
     for threads in threads_list:
         torch.set_num_threads(threads)
         lm = TabularLM(seed=0, threads=threads)
