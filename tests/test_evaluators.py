@@ -70,6 +70,11 @@ def test_causal_fairness_real_vs_real_and_broken(scm_tables):
     assert bad["TV_abs_deviation"].value > 5 * other["TV_abs_deviation"].value
     tv = abs(bad["TV_real"].value)
     assert bad["DE_rel_deviation"].value == pytest.approx(bad["DE_abs_deviation"].value / tv)
+    # A mediator collapsed to one value (as TVAE does) is left out of the synthetic decomposition, not an error.
+    w = spec.mediators[0]
+    collapsed = _metrics(ev.evaluate(real, fresh.assign(**{w: fresh[w].iloc[0]}), spec))
+    assert collapsed["max_abs_deviation"].details["synthetic"]["details"]["dropped_constant"] == [w]
+    assert math.isfinite(collapsed["IE_synthetic"].value)
 
 
 def test_fidelity(scm_tables):

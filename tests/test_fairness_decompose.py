@@ -146,6 +146,24 @@ def test_custom_estimators_and_clipping():
     assert heavy.n_clipped > 0 and light.n_clipped == 0 and heavy.details["clip"] == 0.3
 
 
+def test_constant_mediator_is_an_error_or_dropped_on_request():
+    df, spec, _ = simulate_sfm(1500, seed=5, kind="linear_logistic")
+    collapsed = df.assign(w_const=0)
+    spec_c = spec.model_copy(update={"mediators": [*spec.mediators, "w_const"]})
+    with pytest.raises(SpecError, match="constant"):
+        decompose(collapsed, spec_c, nuisance="linear")
+    dropped = decompose(collapsed, spec_c, nuisance="linear", constant_columns="drop")
+    plain = decompose(df, spec, nuisance="linear")
+    assert dropped.details["dropped_constant"] == ["w_const"] and "w_const" not in dropped.details["mediators"]
+    assert dropped.estimates() == pytest.approx(plain.estimates(), abs=1e-12)
+    assert "dropped_constant" not in plain.details
+    # X itself may not be dropped: with one group there is nothing to decompose
+    with pytest.raises(SpecError):
+        decompose(df.assign(x=df.x.iloc[0]), spec, constant_columns="drop")
+    with pytest.raises(ConfigError, match="constant_columns"):
+        decompose(df, spec, constant_columns="ignore")
+
+
 def test_errors_are_user_errors():
     df, spec, _ = simulate_sfm(300, seed=0, kind="linear_logistic")
     with pytest.raises(ConfigError, match="method"):

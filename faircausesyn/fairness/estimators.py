@@ -73,6 +73,7 @@ def decompose(
     n_boot: int = 100,
     repeats: int = 1,
     min_group_rows: int = 10,
+    constant_columns: Literal["error", "drop"] = "error",
 ) -> Decomposition:
     """Decompose the disparity in Y between x1 and x0 into direct, indirect and spurious parts.
 
@@ -93,6 +94,11 @@ def decompose(
     Rows with a missing value in an analysed column are dropped and counted in
     ``n_dropped``. Y may be binary (0/1) or numeric; Z and W may be numeric,
     binary or categorical, and either may be empty.
+    A constant confounder or mediator is a spec error by default; with
+    ``constant_columns="drop"`` it is left out (it carries no information, so
+    the estimands are unchanged) and named in ``details["dropped_constant"]``:
+    meant for synthetic tables, where a generator that collapsed a column
+    should still be measured. A constant X or Y is always an error.
     """
     if method not in ("debiased", "plugin"):
         raise ConfigError(f"unknown decomposition method {method!r}", hint="use method='debiased' or method='plugin'")
@@ -106,11 +112,13 @@ def decompose(
         raise ConfigError(f"repeats must be an integer >= 1, got {repeats!r}", hint="e.g. repeats=1")
     if nuisance not in ("gbm", "linear"):
         raise ConfigError(f"unknown nuisance model kind {nuisance!r}", hint="use nuisance='gbm' or nuisance='linear'")
+    if constant_columns not in ("error", "drop"):
+        raise ConfigError(f"constant_columns must be 'error' or 'drop', got {constant_columns!r}")
     for model, role in ((outcome_model, "outcome"), (propensity_model, "propensity")):
         if model is not None:
             check_estimator(model, role)
     t0 = time.perf_counter()
-    prep = _prepare(data, spec, min_group_rows=min_group_rows, folds=folds if method == "debiased" else 2)
+    prep = _prepare(data, spec, min_group_rows=min_group_rows, folds=folds if method == "debiased" else 2, drop_constant=constant_columns == "drop")
     out_model = outcome_model if outcome_model is not None else default_outcome_model(nuisance, prep.binary, seed)
     if method == "debiased":
         prop_model = propensity_model if propensity_model is not None else default_propensity_model(nuisance, seed)
@@ -134,6 +142,7 @@ def decompose(
         "outcome_model": type(out_model).__name__,
         "confounders": prep.z_cols,
         "mediators": prep.w_cols,
+        **({"dropped_constant": prep.dropped_constant} if prep.dropped_constant else {}),
         "seconds": round(time.perf_counter() - t0, 3),
         **extra,
     }
@@ -164,9 +173,10 @@ class _Prepared:
         self.binary, self.n_dropped = binary, n_dropped
         self.z_cols, self.w_cols = z_cols, w_cols
         self.n = len(x)
+        self.dropped_constant: list[str] = []
 
 
-def _prepare(data: pd.DataFrame, spec: CausalSpec, *, min_group_rows: int, folds: int) -> _Prepared:
+def _prepare(data: pd.DataFrame, spec: CausalSpec, *, min_group_rows: int, folds: int, drop_constant: bool = False) -> _Prepared:
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"decompose expects a pandas DataFrame, got {type(data).__name__}")
     analysed = spec.analysed
@@ -181,6 +191,13 @@ def _prepare(data: pd.DataFrame, spec: CausalSpec, *, min_group_rows: int, folds
     frame = frame[keep].reset_index(drop=True)
     if len(frame) == 0:
         raise DataError("no row is complete in the analysed columns", hint="impute missing values or drop mostly-empty columns from the spec")
+    dropped: list[str] = []
+    if drop_constant:
+        dropped = [c for c in (*spec.confounders, *spec.mediators) if frame[c].nunique(dropna=True) <= 1]
+        if dropped:
+            spec = spec.model_copy(update={"confounders": [c for c in spec.confounders if c not in dropped], "mediators": [c for c in spec.mediators if c not in dropped]})
+            sub_spec = sub_spec.model_copy(update={"confounders": spec.confounders, "mediators": spec.mediators, "column_types": {k: v for k, v in sub_spec.column_types.items() if k not in dropped}})
+            frame = frame.drop(columns=dropped)
     sub_spec.validate(frame)
     x = sub_spec.x_indicator(frame)
     n0, n1 = int((x == 0).sum()), int((x == 1).sum())
@@ -197,7 +214,9 @@ def _prepare(data: pd.DataFrame, spec: CausalSpec, *, min_group_rows: int, folds
     z_cols, w_cols = list(spec.confounders), list(spec.mediators)
     xz = encode(frame, z_cols, categorical)
     xzw = np.hstack([xz, encode(frame, w_cols, categorical)])
-    return _Prepared(x.astype(int), y, xz, xzw, binary, n_dropped, z_cols, w_cols)
+    prep = _Prepared(x.astype(int), y, xz, xzw, binary, n_dropped, z_cols, w_cols)
+    prep.dropped_constant = dropped
+    return prep
 
 
 # ----------------------------------------------------------------- debiased

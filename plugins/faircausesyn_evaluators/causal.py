@@ -29,7 +29,9 @@ class CausalFairness(Evaluator):
     (|synthetic - real|, ideal 0), ``<M>_rel_deviation`` (the deviation over
     |TV_real|, ideal 0) and ``<M>_in_real_interval`` (1 when the synthetic
     estimate lies in the real 95% interval). ``max_abs_deviation`` carries both
-    decompositions in its details.
+    decompositions in its details. A confounder or mediator that is constant in
+    the synthetic table is left out of its decomposition and listed in
+    ``dropped_constant`` of the synthetic details.
     """
 
     Config = CausalFairnessConfig
@@ -40,7 +42,9 @@ class CausalFairness(Evaluator):
         c = self.config
         kwargs = {"method": c.method, "nuisance": c.nuisance, "folds": c.folds, "n_boot": c.n_boot, "seed": c.seed}
         dec_real = decompose(real, spec, **kwargs)
-        dec_syn = decompose(synthetic, spec, **kwargs)
+        # A generator that collapsed a confounder or mediator to one value is still measured
+        # (the column carries no information); the dropped columns are named in the details.
+        dec_syn = decompose(synthetic, spec, constant_columns="drop", **kwargs)
         tv = abs(dec_real["TV"].estimate)
         metrics: list[Metric] = []
         inside = []
