@@ -168,12 +168,12 @@ def decompose(
 class _Prepared:
     """The analysed columns as arrays: x (0/1), y, design matrices of Z and of (Z, W)."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, xz: np.ndarray, xzw: np.ndarray, binary: bool, n_dropped: int, z_cols: list[str], w_cols: list[str]):
+    def __init__(self, x: np.ndarray, y: np.ndarray, xz: np.ndarray, xzw: np.ndarray, binary: bool, n_dropped: int, z_cols: list[str], w_cols: list[str], dropped_constant: list[str] | None = None):
         self.x, self.y, self.xz, self.xzw = x, y, xz, xzw
         self.binary, self.n_dropped = binary, n_dropped
         self.z_cols, self.w_cols = z_cols, w_cols
+        self.dropped_constant = list(dropped_constant or [])
         self.n = len(x)
-        self.dropped_constant: list[str] = []
 
 
 def _prepare(data: pd.DataFrame, spec: CausalSpec, *, min_group_rows: int, folds: int, drop_constant: bool = False) -> _Prepared:
@@ -214,9 +214,7 @@ def _prepare(data: pd.DataFrame, spec: CausalSpec, *, min_group_rows: int, folds
     z_cols, w_cols = list(spec.confounders), list(spec.mediators)
     xz = encode(frame, z_cols, categorical)
     xzw = np.hstack([xz, encode(frame, w_cols, categorical)])
-    prep = _Prepared(x.astype(int), y, xz, xzw, binary, n_dropped, z_cols, w_cols)
-    prep.dropped_constant = dropped
-    return prep
+    return _Prepared(x.astype(int), y, xz, xzw, binary, n_dropped, z_cols, w_cols, dropped)
 
 
 # ----------------------------------------------------------------- debiased
