@@ -73,17 +73,10 @@ def load(dataset: str) -> tuple[pd.DataFrame, Any]:
     from faircausesyn import CausalSpec
 
     if dataset == "compas":
-        df = pd.read_csv(ROOT.parent / "tests" / "data" / "compas.csv")
-        spec = CausalSpec(
-            name="compas",
-            sensitive="race",
-            x0="White",
-            x1="Non-White",
-            outcome="two_year_recid",
-            confounders=["age", "sex"],
-            mediators=["juv_fel_count", "juv_misd_count", "juv_other_count", "priors_count", "c_charge_degree"],
-        )
-        return df[list(spec.columns)], spec
+        data = ROOT.parent / "tests" / "data"
+        # the COMPAS score columns (``other``) would only be carried along: leave them out
+        spec = CausalSpec.from_file(data / "compas.spec.yaml").model_copy(update={"other": []})
+        return pd.read_csv(data / "compas.csv")[list(spec.columns)], spec
     if dataset == "sim6000":
         from faircausesyn.testing import toy_sfm
 

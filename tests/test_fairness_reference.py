@@ -33,17 +33,7 @@ def _berkeley():
 
 
 def _compas():
-    df = pd.read_csv(DATA / "compas.csv")
-    spec = CausalSpec(
-        sensitive="race",
-        x0="White",
-        x1="Non-White",
-        outcome="two_year_recid",
-        confounders=["age", "sex"],
-        mediators=["juv_fel_count", "juv_misd_count", "juv_other_count", "priors_count", "c_charge_degree"],
-        other=["decile_score", "northpointe"],
-    )
-    return df, spec
+    return pd.read_csv(DATA / "compas.csv"), CausalSpec.from_file(DATA / "compas.spec.yaml")
 
 
 def _heart_failure():
